@@ -1,0 +1,144 @@
+package haproto
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/hasidecar/hasidecar/plugins"
+)
+
+// HelloMagic opens a sidecar hello. As an offset report it would be negative,
+// which no RocketMQ slave sends, so a master can tell the two apart from the
+// first 8 bytes. The bytes read "\xffHASIDE1".
+const HelloMagic int64 = -0xb7beacb6bbbacf
+
+// Version is the hello protocol version.
+const Version = 1
+
+// MaxHello bounds a hello document so a hostile peer cannot make us allocate.
+const MaxHello = 64 << 10
+
+// LayoutInfo is plugins.Info as it travels in a hello.
+type LayoutInfo struct {
+	Name         string `json:"name"`
+	SegmentSize  int64  `json:"segment_size"`
+	Preallocated bool   `json:"preallocated"`
+}
+
+// FromInfo converts a plugins.Info.
+func FromInfo(i plugins.Info) LayoutInfo {
+	return LayoutInfo{Name: i.Name, SegmentSize: i.SegmentSize, Preallocated: i.Preallocated}
+}
+
+// Info converts back to plugins.Info.
+func (l LayoutInfo) Info() plugins.Info {
+	return plugins.Info{Name: l.Name, SegmentSize: l.SegmentSize, Preallocated: l.Preallocated}
+}
+
+// Hello is what a sidecar slave announces before its first report.
+type Hello struct {
+	Version int        `json:"version"`
+	Layout  LayoutInfo `json:"layout"`
+	// End is the slave's end offset (the report that will follow).
+	End int64 `json:"end"`
+	// TailStart and TailCRC describe the slave's last bytes below End
+	// (at most TailWindow, never before its segment's start): a master
+	// whose bytes differ there knows the slave diverged.
+	TailStart int64  `json:"tail_start"`
+	TailCRC   uint32 `json:"tail_crc"`
+}
+
+// TailWindow is how many bytes below the slave's end the tail digest covers.
+const TailWindow = 4096
+
+// HelloReply is the master's answer.
+type HelloReply struct {
+	Version int        `json:"version"`
+	Layout  LayoutInfo `json:"layout"`
+	// Error is empty when the master accepts the slave.
+	Error string `json:"error,omitempty"`
+}
+
+// WriteHello sends the magic, length and JSON of h.
+func WriteHello(w io.Writer, h Hello) error {
+	doc, err := json.Marshal(h)
+	if err != nil {
+		return fmt.Errorf("encode hello: %w", err)
+	}
+	buf := make([]byte, 12, 12+len(doc))
+	PutReport(buf[0:8], HelloMagic)
+	binary.BigEndian.PutUint32(buf[8:12], uint32(len(doc)))
+	_, err = w.Write(append(buf, doc...))
+	return err
+}
+
+// ReadHelloBody reads the length and JSON that follow the magic.
+func ReadHelloBody(r io.Reader) (Hello, error) {
+	var h Hello
+	doc, err := readDoc(r)
+	if err != nil {
+		return h, err
+	}
+	if err := decodeDoc(doc, &h); err != nil {
+		return h, err
+	}
+	if h.End < 0 || h.TailStart < 0 || h.TailStart > h.End {
+		return h, fmt.Errorf("hello end %d tail %d: %w", h.End, h.TailStart, ErrBadHello)
+	}
+	return h, nil
+}
+
+// WriteHelloReply sends the reply as a frame at HelloMagic.
+func WriteHelloReply(w io.Writer, rep HelloReply) error {
+	doc, err := json.Marshal(rep)
+	if err != nil {
+		return fmt.Errorf("encode hello reply: %w", err)
+	}
+	buf := make([]byte, HeaderSize, HeaderSize+len(doc))
+	PutReport(buf[0:8], HelloMagic)
+	binary.BigEndian.PutUint32(buf[8:12], uint32(len(doc)))
+	_, err = w.Write(append(buf, doc...))
+	return err
+}
+
+// ReadHelloReply reads the master's reply frame.
+func ReadHelloReply(r io.Reader) (HelloReply, error) {
+	var rep HelloReply
+	var magic [8]byte
+	if _, err := io.ReadFull(r, magic[:]); err != nil {
+		return rep, fmt.Errorf("read hello reply: %w", err)
+	}
+	if int64(binary.BigEndian.Uint64(magic[:])) != HelloMagic {
+		return rep, fmt.Errorf("master answered the hello with a data frame (is it a RocketMQ broker? use --classic): %w", ErrBadHello)
+	}
+	doc, err := readDoc(r)
+	if err != nil {
+		return rep, err
+	}
+	return rep, decodeDoc(doc, &rep)
+}
+
+func readDoc(r io.Reader) ([]byte, error) {
+	var n [4]byte
+	if _, err := io.ReadFull(r, n[:]); err != nil {
+		return nil, fmt.Errorf("read hello length: %w", err)
+	}
+	size := binary.BigEndian.Uint32(n[:])
+	if size > MaxHello {
+		return nil, fmt.Errorf("hello of %d bytes exceeds %d: %w", size, MaxHello, ErrBadHello)
+	}
+	doc := make([]byte, size)
+	if _, err := io.ReadFull(r, doc); err != nil {
+		return nil, fmt.Errorf("read hello body: %w", err)
+	}
+	return doc, nil
+}
+
+func decodeDoc(doc []byte, v any) error {
+	if err := json.Unmarshal(doc, v); err != nil {
+		return fmt.Errorf("decode hello: %v: %w", err, ErrBadHello)
+	}
+	return nil
+}
