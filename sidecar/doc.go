@@ -1,0 +1,27 @@
+// Package sidecar holds the roles and their wiring: the master's accept loop
+// with one sender and one acknowledgement reader per slave connection, and the
+// slave's client loop (connect, hello, report, receive, apply, acknowledge,
+// reconnect with capped back-off).
+//
+// Contracts kept here, on top of the wire format in package haproto:
+//
+//   - The master sends nothing until it has the slave's first report. A report
+//     of 0 starts at the oldest segment (InitialFull, the slave ends up with a
+//     complete directory) or at the start of the live segment (InitialLastSegment,
+//     RocketMQ's classic rule). A non-zero report is used exactly, if the master
+//     can serve it: not below its oldest segment, not beyond its end (after a
+//     short grace for a master that is still scanning), and on a position the
+//     master can vouch for (a record boundary, a position an earlier connection
+//     reached, or a hello whose tail digest matches the master's bytes).
+//     Anything else is a log line and a closed connection, never wrong bytes.
+//   - Frames carry at most Batch bytes, never cross a segment, and carry only
+//     bytes the tailer published as final. A heartbeat (size 0, offset = the
+//     next offset) goes out when nothing was sent for Heartbeat.
+//   - An acknowledgement beyond what this connection has sent is a lie: the
+//     connection is closed (RocketMQ issue #3015).
+//   - A connection silent for Housekeeping is closed by either side.
+//   - The slave checks every frame starts exactly at its local end; on a
+//     mismatch it drops the connection and reconnects, reporting its end again.
+//     It acknowledges its written end (AckAfterWrite) or its fsynced and
+//     checkpointed end (AckAfterFsync).
+package sidecar

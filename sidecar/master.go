@@ -1,0 +1,189 @@
+package sidecar
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/hasidecar/hasidecar/plugins"
+	"github.com/hasidecar/hasidecar/sidecar/ack"
+	"github.com/hasidecar/hasidecar/sidecar/haproto"
+	"github.com/hasidecar/hasidecar/tailer"
+)
+
+// InitialRule says where a slave that reports 0 starts.
+type InitialRule int
+
+const (
+	// InitialFull starts at the oldest segment still present.
+	InitialFull InitialRule = iota
+	// InitialLastSegment starts at the live segment's first byte (RocketMQ).
+	InitialLastSegment
+)
+
+// ParseInitial parses "full" or "last-segment".
+func ParseInitial(s string) (InitialRule, error) {
+	switch s {
+	case "full":
+		return InitialFull, nil
+	case "last-segment":
+		return InitialLastSegment, nil
+	}
+	return 0, fmt.Errorf("initial %q: want full or last-segment", s)
+}
+
+// MasterConfig holds the master's settings. Zero values take the defaults.
+type MasterConfig struct {
+	Batch        int           // max frame body; default 32 KiB, at most haproto.MaxBody
+	Heartbeat    time.Duration // idle interval before a heartbeat frame; default 5s
+	Housekeeping time.Duration // a connection silent this long is closed; default 20s
+	Initial      InitialRule
+	ReportGrace  time.Duration // wait this long for the end to reach a slave's report; default 3s
+	MaxSlaves    int           // 0: unlimited
+}
+
+func (c *MasterConfig) defaults() {
+	if c.Batch <= 0 {
+		c.Batch = haproto.DefaultBatch
+	}
+	c.Batch = min(c.Batch, haproto.MaxBody)
+	if c.Heartbeat <= 0 {
+		c.Heartbeat = 5 * time.Second
+	}
+	if c.Housekeeping <= 0 {
+		c.Housekeeping = 20 * time.Second
+	}
+	if c.ReportGrace <= 0 {
+		c.ReportGrace = 3 * time.Second
+	}
+}
+
+// Master serves slaves from a tailed directory. It owns the goroutine that
+// feeds the tracker the master's end, and one pair per slave connection.
+type Master struct {
+	log     *zap.Logger
+	cfg     MasterConfig
+	layout  plugins.Layout
+	tail    *tailer.Tailer
+	tracker *ack.Tracker
+
+	mu     sync.Mutex
+	nextID int
+	conns  map[*masterConn]struct{}
+	known  *knownEnds // positions earlier connections reached
+}
+
+// NewMaster builds a master over a running tailer and a tracker.
+func NewMaster(log *zap.Logger, cfg MasterConfig, layout plugins.Layout, t *tailer.Tailer, tr *ack.Tracker) *Master {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	cfg.defaults()
+	return &Master{log: log, cfg: cfg, layout: layout, tail: t, tracker: tr,
+		conns: map[*masterConn]struct{}{}, known: newKnownEnds(1024)}
+}
+
+// Serve accepts slaves on ln until ctx ends, then closes every connection
+// and waits for their goroutines. It closes ln.
+func (m *Master) Serve(ctx context.Context, ln net.Listener) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Go(func() { m.followEnd(ctx) })
+	wg.Go(func() {
+		<-ctx.Done()
+		ln.Close()
+	})
+	defer wg.Wait()
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				continue
+			}
+			return fmt.Errorf("accept on %s: %w", ln.Addr(), err)
+		}
+		mc, ok := m.admit(conn)
+		if !ok {
+			continue
+		}
+		wg.Go(func() {
+			defer m.drop(mc)
+			mc.serve(ctx)
+		})
+	}
+}
+
+// admit registers a connection, or refuses it over the slave cap.
+func (m *Master) admit(conn net.Conn) (*masterConn, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.cfg.MaxSlaves > 0 && len(m.conns) >= m.cfg.MaxSlaves {
+		m.log.Warn("refusing slave connection: too many slaves",
+			zap.String("remote_addr", conn.RemoteAddr().String()), zap.Int("max_slaves", m.cfg.MaxSlaves))
+		conn.Close()
+		return nil, false
+	}
+	m.nextID++
+	id := fmt.Sprintf("%s#%d", conn.RemoteAddr(), m.nextID)
+	mc := &masterConn{m: m, conn: conn, id: id,
+		log: m.log.With(zap.String("slave", id))}
+	m.conns[mc] = struct{}{}
+	return mc, true
+}
+
+func (m *Master) drop(mc *masterConn) {
+	m.mu.Lock()
+	delete(m.conns, mc)
+	m.mu.Unlock()
+}
+
+// followEnd keeps the tracker's view of the master's end current.
+func (m *Master) followEnd(ctx context.Context) {
+	for {
+		ch := m.tail.Changed()
+		m.tracker.SetMasterEnd(m.tail.State().End)
+		select {
+		case <-ctx.Done():
+			return
+		case <-ch:
+		}
+	}
+}
+
+// Slaves reports how many slave connections are open.
+func (m *Master) Slaves() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.conns)
+}
+
+// waitFor blocks until cond holds for the tailer's state, ctx ends, or d passes.
+func (m *Master) waitFor(ctx context.Context, d time.Duration, cond func(tailer.State) bool) (tailer.State, bool) {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	for {
+		ch := m.tail.Changed()
+		st := m.tail.State()
+		if cond(st) {
+			return st, true
+		}
+		select {
+		case <-ctx.Done():
+			return st, false
+		case <-timer.C:
+			return st, false
+		case <-ch:
+		}
+	}
+}
+
+var errClosed = errors.New("connection closed")

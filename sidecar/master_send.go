@@ -1,0 +1,143 @@
+package sidecar
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/hasidecar/hasidecar/sidecar/haproto"
+	"github.com/hasidecar/hasidecar/tailer"
+)
+
+// maxWritev bounds how many bytes one writev gathers from several frames.
+const maxWritev = 512 << 10
+
+// send streams frames from start until ctx ends or the connection fails.
+func (c *masterConn) send(ctx context.Context, start int64) error {
+	pos := start
+	lastWrite := time.Now()
+	hb := time.NewTimer(c.m.cfg.Heartbeat)
+	defer hb.Stop()
+	for {
+		changed := c.m.tail.Changed()
+		n, err := c.sendAvailable(pos)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			pos += n
+			lastWrite = time.Now()
+			continue
+		}
+		hb.Reset(c.m.cfg.Heartbeat - time.Since(lastWrite))
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-changed:
+		case <-hb.C:
+			if err := c.writeFrames(pos, nil); err != nil {
+				return err
+			}
+			lastWrite = time.Now()
+		}
+	}
+}
+
+// sendAvailable writes the frames the tailer can give from pos in one
+// gathered write; it returns the number of body bytes sent.
+func (c *masterConn) sendAvailable(pos int64) (int64, error) {
+	var chunks []tailer.Chunk
+	defer func() {
+		for i := range chunks {
+			chunks[i].Release()
+		}
+	}()
+	total := int64(0)
+	for total < maxWritev {
+		ch, err := c.m.tail.Read(pos+total, c.m.cfg.Batch)
+		if err != nil {
+			if errors.Is(err, tailer.ErrGone) {
+				return 0, fmt.Errorf("offset %d is no longer on the master (retention deleted it); reseed the slave: %w", pos+total, ErrNeedsReseed)
+			}
+			return 0, fmt.Errorf("read master data at %d: %w", pos+total, err)
+		}
+		if len(ch.Data) == 0 {
+			ch.Release()
+			break
+		}
+		chunks = append(chunks, ch)
+		total += int64(len(ch.Data))
+	}
+	if total == 0 {
+		return 0, nil
+	}
+	return total, c.writeFrames(pos, chunks)
+}
+
+// writeFrames sends the chunks as frames in one writev, or a heartbeat at
+// pos when there are none. The sent offset moves before the write so that a
+// fast slave's acknowledgement is never mistaken for a lie.
+func (c *masterConn) writeFrames(pos int64, chunks []tailer.Chunk) error {
+	hdrs := make([]byte, haproto.HeaderSize*max(1, len(chunks)))
+	bufs := make(net.Buffers, 0, 2*len(chunks)+1)
+	if len(chunks) == 0 {
+		haproto.PutHeader(hdrs, haproto.Header{Offset: pos})
+		bufs = append(bufs, hdrs)
+	}
+	end := pos
+	for i, ch := range chunks {
+		h := hdrs[i*haproto.HeaderSize : (i+1)*haproto.HeaderSize]
+		haproto.PutHeader(h, haproto.Header{Offset: ch.Offset, Size: int32(len(ch.Data))})
+		bufs = append(bufs, h, ch.Data)
+		end = ch.Offset + int64(len(ch.Data))
+	}
+	c.sent.Store(end)
+	c.conn.SetWriteDeadline(time.Now().Add(c.m.cfg.Housekeeping))
+	if _, err := bufs.WriteTo(c.conn); err != nil {
+		return fmt.Errorf("write frames at %d: %w", pos, err)
+	}
+	c.m.tracker.Sent(c.id, end)
+	return nil
+}
+
+// readAcks reads the slave's reports until the connection fails. A slave
+// silent for Housekeeping is dropped (its heartbeat reports count as activity).
+func (c *masterConn) readAcks(ctx context.Context) error {
+	var rr haproto.ReportReader
+	buf := make([]byte, 4096)
+	for {
+		c.conn.SetReadDeadline(time.Now().Add(c.m.cfg.Housekeeping))
+		n, err := c.conn.Read(buf)
+		if n > 0 {
+			if last, ok := rr.Feed(buf[:n]); ok {
+				if err := c.ack(last); err != nil {
+					return err
+				}
+			}
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("read acknowledgements: %w", err)
+		}
+	}
+}
+
+func (c *masterConn) ack(off int64) error {
+	if off < 0 {
+		return fmt.Errorf("acknowledged offset %d: %w", off, haproto.ErrBadReport)
+	}
+	if sent := c.sent.Load(); off > sent {
+		return fmt.Errorf("slave acknowledged %d but was sent only up to %d: %w", off, sent, ErrLie)
+	}
+	if off > c.acked.Load() {
+		c.acked.Store(off)
+		c.m.tracker.Ack(c.id, off)
+	}
+	return nil
+}

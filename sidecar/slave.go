@@ -1,0 +1,179 @@
+package sidecar
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/hasidecar/hasidecar/applier"
+	"github.com/hasidecar/hasidecar/plugins"
+	"github.com/hasidecar/hasidecar/sidecar/haproto"
+)
+
+// AckAfter says which end a slave acknowledges.
+type AckAfter int
+
+const (
+	// AckAfterWrite acknowledges bytes written to the page cache
+	// (PostgreSQL's remote_write).
+	AckAfterWrite AckAfter = iota
+	// AckAfterFsync acknowledges bytes fsynced and checkpointed
+	// (PostgreSQL's on / remote_flush).
+	AckAfterFsync
+)
+
+// ParseAckAfter parses "write" or "fsync".
+func ParseAckAfter(s string) (AckAfter, error) {
+	switch s {
+	case "write":
+		return AckAfterWrite, nil
+	case "fsync":
+		return AckAfterFsync, nil
+	}
+	return 0, fmt.Errorf("ack-after %q: want write or fsync", s)
+}
+
+// SlaveConfig holds the slave's settings. Zero values take the defaults.
+type SlaveConfig struct {
+	Master       string        // host:port of the master sidecar or broker
+	Classic      bool          // skip the hello: the master is a RocketMQ broker
+	AckAfter     AckAfter      //
+	Heartbeat    time.Duration // report at least this often; default 5s
+	Housekeeping time.Duration // drop a connection silent this long; default 20s
+	MinBackoff   time.Duration // default 100ms
+	MaxBackoff   time.Duration // default 5s
+	DialTimeout  time.Duration // default 5s
+	SyncEvery    time.Duration // the applier's sync interval tick (SyncInterval); default 100ms
+}
+
+func (c *SlaveConfig) defaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&c.Heartbeat, 5*time.Second)
+	def(&c.Housekeeping, 20*time.Second)
+	def(&c.MinBackoff, 100*time.Millisecond)
+	def(&c.MaxBackoff, 5*time.Second)
+	def(&c.DialTimeout, 5*time.Second)
+	def(&c.SyncEvery, 100*time.Millisecond)
+}
+
+// Slave replicates from a master into an applier.
+type Slave struct {
+	log    *zap.Logger
+	cfg    SlaveConfig
+	layout plugins.Layout
+
+	mu  sync.Mutex // guards app: the receive loop and the sync ticker share it
+	app *applier.Applier
+
+	nudge chan struct{} // wakes the reporter when the ackable end may have moved
+}
+
+// NewSlave builds a slave over an opened (recovered) applier.
+func NewSlave(log *zap.Logger, cfg SlaveConfig, layout plugins.Layout, app *applier.Applier) *Slave {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	cfg.defaults()
+	return &Slave{log: log, cfg: cfg, layout: layout, app: app, nudge: make(chan struct{}, 1)}
+}
+
+// Run connects, replicates and reconnects with capped back-off until ctx
+// ends (nil) or the master refuses this slave for good (ErrRefused).
+func (s *Slave) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Go(func() { s.syncLoop(ctx) })
+	defer wg.Wait()
+	bo := newBackoff(s.cfg.MinBackoff, s.cfg.MaxBackoff)
+	for ctx.Err() == nil {
+		start := time.Now()
+		err := s.session(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if errors.Is(err, ErrRefused) {
+			s.log.Error("master refused this slave; stopping", zap.Error(err))
+			return err
+		}
+		if time.Since(start) > s.cfg.MaxBackoff {
+			bo.reset() // the session worked for a while
+		}
+		d := bo.next()
+		s.log.Warn("replication connection lost; reconnecting", zap.Error(err),
+			zap.Int64("end_offset", s.End()), zap.Duration("backoff", d))
+		sleepCtx(ctx, d)
+	}
+	return nil
+}
+
+// End is the slave's written end.
+func (s *Slave) End() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.app.End()
+}
+
+// ackable is the end this slave may acknowledge under its policy.
+func (s *Slave) ackable() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cfg.AckAfter == AckAfterFsync {
+		return s.app.Synced()
+	}
+	return s.app.End()
+}
+
+// syncLoop lets an interval sync happen while no frame arrives.
+func (s *Slave) syncLoop(ctx context.Context) {
+	t := time.NewTicker(s.cfg.SyncEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			s.mu.Lock()
+			before := s.app.Synced()
+			err := s.app.MaybeSync(now)
+			moved := s.app.Synced() != before
+			s.mu.Unlock()
+			if err != nil {
+				s.log.Error("sync slave segments", zap.Error(err))
+			}
+			if moved {
+				s.poke()
+			}
+		}
+	}
+}
+
+func (s *Slave) poke() {
+	select {
+	case s.nudge <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Slave) dial(ctx context.Context) (net.Conn, error) {
+	d := net.Dialer{Timeout: s.cfg.DialTimeout, KeepAlive: 30 * time.Second}
+	conn, err := d.DialContext(ctx, "tcp", s.cfg.Master)
+	if err != nil {
+		return nil, fmt.Errorf("dial master %s: %w", s.cfg.Master, err)
+	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		tc.SetNoDelay(true)
+	}
+	return conn, nil
+}
+
+var _ = haproto.Version

@@ -1,0 +1,209 @@
+package sidecar
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/hasidecar/hasidecar/plugins"
+	"github.com/hasidecar/hasidecar/sidecar/haproto"
+)
+
+// session runs one connection: hello, first report, then receive and report.
+func (s *Slave) session(ctx context.Context) error {
+	conn, err := s.dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if err := s.prepare(); err != nil {
+		return err
+	}
+	if !s.cfg.Classic {
+		if err := s.hello(conn); err != nil {
+			return err
+		}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	var repErr error
+	wg.Go(func() {
+		repErr = s.report(ctx, conn)
+		conn.Close()
+	})
+	recvErr := s.receive(ctx, conn)
+	cancel()
+	conn.Close()
+	wg.Wait()
+	if recvErr != nil {
+		return recvErr
+	}
+	return repErr
+}
+
+// prepare makes the written end durable before it is reported when the
+// slave acknowledges only fsynced bytes: the first report counts as an
+// acknowledgement on the master.
+func (s *Slave) prepare() error {
+	if s.cfg.AckAfter != AckAfterFsync {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.app.Sync(); err != nil {
+		return fmt.Errorf("sync before reporting: %w", err)
+	}
+	return nil
+}
+
+// hello announces the layout, the end and a digest of the slave's tail.
+func (s *Slave) hello(conn net.Conn) error {
+	end := s.End()
+	from, crc, err := s.tailDigest(end)
+	if err != nil {
+		return err
+	}
+	h := haproto.Hello{Version: haproto.Version, Layout: haproto.FromInfo(s.layout.Info()), End: end, TailStart: from, TailCRC: crc}
+	conn.SetDeadline(time.Now().Add(s.cfg.Housekeeping))
+	defer conn.SetDeadline(time.Time{})
+	if err := haproto.WriteHello(conn, h); err != nil {
+		return fmt.Errorf("send hello: %w", err)
+	}
+	rep, err := haproto.ReadHelloReply(conn)
+	if err != nil {
+		if errors.Is(err, haproto.ErrBadHello) {
+			return fmt.Errorf("%w: %w", err, ErrRefused)
+		}
+		return err
+	}
+	if rep.Error != "" {
+		return fmt.Errorf("master %s: %s: %w", s.cfg.Master, rep.Error, ErrRefused)
+	}
+	return nil
+}
+
+// tailDigest hashes up to TailWindow bytes below end, within end's segment.
+func (s *Slave) tailDigest(end int64) (int64, uint32, error) {
+	if end == 0 {
+		return 0, 0, nil
+	}
+	info := s.layout.Info()
+	segStart := plugins.SegmentStart(info, end-1)
+	from := max(segStart, end-haproto.TailWindow)
+	buf := make([]byte, end-from)
+	path := filepath.Join(s.app.Dir(), s.layout.SegmentName(segStart))
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, 0, fmt.Errorf("read own tail: %w", err)
+	}
+	defer f.Close()
+	if _, err := f.ReadAt(buf, from-segStart); err != nil {
+		return 0, 0, fmt.Errorf("read own tail %s: %w", path, err)
+	}
+	return from, crc32.Checksum(buf, castagnoli), nil
+}
+
+// report sends the ackable end at once, then whenever it moves, and at
+// least every Heartbeat.
+func (s *Slave) report(ctx context.Context, conn net.Conn) error {
+	var b [haproto.ReportSize]byte
+	last := int64(-1)
+	t := time.NewTicker(s.cfg.Heartbeat)
+	defer t.Stop()
+	first := true
+	for {
+		off := s.ackable()
+		if first {
+			off, first = s.End(), false // the request: where to start
+		}
+		if off != last || first {
+			haproto.PutReport(b[:], off)
+			conn.SetWriteDeadline(time.Now().Add(s.cfg.Housekeeping))
+			if _, err := conn.Write(b[:]); err != nil {
+				return fmt.Errorf("send report %d: %w", off, err)
+			}
+			last = off
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.nudge:
+		case <-t.C:
+			last = -1 // a heartbeat report even if nothing moved
+		}
+	}
+}
+
+// receive reads frames and applies them until the connection fails.
+func (s *Slave) receive(ctx context.Context, conn net.Conn) error {
+	r := bufio.NewReaderSize(conn, 256<<10)
+	var hdr [haproto.HeaderSize]byte
+	buf := make([]byte, haproto.DefaultBatch)
+	for {
+		conn.SetReadDeadline(time.Now().Add(s.cfg.Housekeeping))
+		if _, err := io.ReadFull(r, hdr[:]); err != nil {
+			return s.readErr(ctx, err)
+		}
+		h, err := haproto.ParseHeader(hdr[:], haproto.MaxBody)
+		if err != nil {
+			s.log.Error("master sent a bad frame header; dropping the connection", zap.Error(err))
+			return err
+		}
+		if int(h.Size) > len(buf) {
+			buf = make([]byte, h.Size)
+		}
+		body := buf[:h.Size]
+		if _, err := io.ReadFull(r, body); err != nil {
+			return s.readErr(ctx, err)
+		}
+		if err := s.apply(h, body); err != nil {
+			return err
+		}
+	}
+}
+
+func (s *Slave) readErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	return fmt.Errorf("read frame: %w", err)
+}
+
+// apply checks the frame's offset against the local end and writes it.
+func (s *Slave) apply(h haproto.Header, body []byte) error {
+	s.mu.Lock()
+	end := s.app.End()
+	if end != 0 && h.Offset != end {
+		s.mu.Unlock()
+		err := fmt.Errorf("frame at %d but the slave's end is %d: %w", h.Offset, end, ErrMismatch)
+		s.log.Error("master sent a frame at the wrong offset; dropping the connection", zap.Error(err))
+		return err
+	}
+	var err error
+	if len(body) > 0 {
+		err = s.app.Apply(h.Offset, body)
+		if err == nil {
+			err = s.app.MaybeSync(time.Now())
+		}
+	}
+	s.mu.Unlock()
+	if err != nil {
+		s.log.Error("cannot write replicated data; not acknowledging it", zap.Int64("offset", h.Offset), zap.Int32("size", h.Size), zap.Error(err))
+		return fmt.Errorf("apply frame at %d: %w", h.Offset, err)
+	}
+	if len(body) > 0 {
+		s.poke()
+	}
+	return nil
+}
