@@ -1,0 +1,234 @@
+package rocketmq
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime/debug"
+
+	"github.com/edsrzf/mmap-go"
+
+	"github.com/hasidecar/hasidecar/plugins"
+)
+
+// recKind classifies the bytes at a walk position.
+type recKind uint8
+
+const (
+	recEnd     recKind = iota // not a valid record: the data ends here
+	recMessage                // a valid message record
+	recBlank                  // the blank record that seals the segment
+)
+
+// walkResult is where a walk stopped.
+type walkResult struct {
+	end  int64 // just past the last valid record (or from)
+	last int64 // start of the last valid record (or from)
+	full bool  // a blank record, or data up to the segment's last byte
+}
+
+var pageSize = int64(os.Getpagesize())
+
+// Scan implements plugins.Layout. It maps the file read-only from the page
+// holding from up to the smaller of its current size and SegmentSize, walks
+// the records from from and unmaps before returning. The first byte that does
+// not start a valid record ends the walk; that is the end of the data, not an
+// error, so Scan never returns plugins.ErrCorrupt. A fault while reading the
+// map (the file truncated underneath) returns an error wrapping ErrFault.
+func (l *Layout) Scan(path string, start, from int64) (plugins.Scan, error) {
+	segEnd := start + l.segSize
+	if from < start || from > segEnd {
+		return plugins.Scan{}, fmt.Errorf("scan %s from %d: segment is [%d, %d]: %w", path, from, start, segEnd, ErrRange)
+	}
+	data, base, err := l.mapFrom(path, start, from)
+	if err != nil {
+		return plugins.Scan{}, err
+	}
+	r, err := l.walkGuarded(data, base, segEnd, from, segEnd)
+	if uerr := unmap(data); err == nil && uerr != nil {
+		err = fmt.Errorf("scan %s: %w", path, uerr)
+	}
+	if err != nil {
+		return plugins.Scan{}, fmt.Errorf("scan %s: %w", path, err)
+	}
+	if r.full {
+		return plugins.Scan{End: segEnd, Stable: segEnd, Full: true}, nil
+	}
+	return plugins.Scan{End: r.end, Stable: r.last}, nil
+}
+
+// IsBoundary implements plugins.Layout by walking the records from start
+// until the walk reaches or passes off.
+func (l *Layout) IsBoundary(path string, start, off int64) (bool, error) {
+	segEnd := start + l.segSize
+	if off < start || off > segEnd {
+		return false, fmt.Errorf("is boundary %s at %d: segment is [%d, %d]: %w", path, off, start, segEnd, ErrRange)
+	}
+	data, base, err := l.mapFrom(path, start, start)
+	if err != nil {
+		return false, err
+	}
+	r, err := l.walkGuarded(data, base, segEnd, start, off)
+	if uerr := unmap(data); err == nil && uerr != nil {
+		err = uerr
+	}
+	if err != nil {
+		return false, fmt.Errorf("is boundary %s: %w", path, err)
+	}
+	return r.end == off, nil
+}
+
+// mapFrom maps path read-only from the page holding from to the end of the
+// file, but never past SegmentSize nor past the file's size (touching a page
+// beyond EOF raises SIGBUS). It returns the map (nil when there is nothing to
+// map) and the absolute offset of its first byte.
+func (l *Layout) mapFrom(path string, start, from int64) (mmap.MMap, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, fmt.Errorf("open segment: %w", err)
+	}
+	defer f.Close() // the map outlives the descriptor
+	st, err := f.Stat()
+	if err != nil {
+		return nil, 0, fmt.Errorf("stat segment %s: %w", path, err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, 0, fmt.Errorf("map segment %s: mode %s: %w", path, st.Mode(), ErrNotSegment)
+	}
+	size := min(st.Size(), l.segSize)
+	off := (from - start) &^ (pageSize - 1)
+	if size <= from-start {
+		return nil, start + off, nil
+	}
+	m, err := mmap.MapRegion(f, int(size-off), mmap.RDONLY, 0, off)
+	if err != nil {
+		return nil, 0, fmt.Errorf("map segment %s: %w", path, err)
+	}
+	return m, start + off, nil
+}
+
+func unmap(m mmap.MMap) error {
+	if m == nil {
+		return nil
+	}
+	return m.Unmap()
+}
+
+// walkGuarded runs walk with faults turned into panics and the panics into
+// ErrFault: the file may be truncated while it is mapped, and a SIGBUS would
+// otherwise kill the process.
+func (l *Layout) walkGuarded(data []byte, base, segEnd, from, stop int64) (r walkResult, err error) {
+	old := debug.SetPanicOnFault(true)
+	defer debug.SetPanicOnFault(old)
+	defer func() {
+		p := recover()
+		if p == nil {
+			return
+		}
+		var fault interface{ Addr() uintptr }
+		if e, ok := p.(error); ok && errors.As(e, &fault) {
+			err = fmt.Errorf("read mapped segment at %#x: %w", fault.Addr(), ErrFault)
+			return
+		}
+		panic(p) // not a fault: a bug, keep its stack
+	}()
+	return l.walk(data, base, segEnd, from, stop), nil
+}
+
+// walk validates records from absolute offset from until the data ends or the
+// position reaches stop. data[0] is at absolute offset base.
+func (l *Layout) walk(data []byte, base, segEnd, from, stop int64) walkResult {
+	r := walkResult{end: from, last: from}
+	for r.end < stop {
+		size, kind := l.check(data[r.end-base:], r.end, segEnd-r.end)
+		switch kind {
+		case recBlank:
+			r.last, r.end, r.full = r.end, segEnd, true
+			return r
+		case recMessage:
+			r.last, r.end = r.end, r.end+size
+		default:
+			return r
+		}
+	}
+	r.full = r.end == segEnd
+	return r
+}
+
+// check classifies the record at b[0] (b runs to the end of the mapped data),
+// whose absolute offset is abs, with left bytes before the segment's end. It
+// reads each field once, so a writer racing it cannot make one check see a
+// value another check did not.
+func (l *Layout) check(b []byte, abs, left int64) (int64, recKind) {
+	if len(b) < BlankSize {
+		return 0, recEnd
+	}
+	size := int64(int32(be.Uint32(b)))
+	magic := be.Uint32(b[4:])
+	if magic == l.blank {
+		if size == left {
+			return size, recBlank
+		}
+		return 0, recEnd
+	}
+	ver := l.version(magic)
+	if ver == 0 || size < MinRecordSize || size > left || size > int64(len(b)) {
+		return 0, recEnd
+	}
+	if !l.checkMessage(b[:size], ver, abs) {
+		return 0, recEnd
+	}
+	return size, recMessage
+}
+
+// checkMessage validates a message record whose TOTALSIZE is len(rec): its
+// physical offset, the length computed from its fields, and the body CRC.
+func (l *Layout) checkMessage(rec []byte, ver int, abs int64) bool {
+	if int64(be.Uint64(rec[offPhys:])) != abs {
+		return false
+	}
+	sysFlag := int32(be.Uint32(rec[offSysFlag:]))
+	// BORNTIMESTAMP, BORNHOST, STORETIMESTAMP, STOREHOST, RECONSUMETIMES,
+	// PREPAREDTRANSACTIONOFFSET.
+	p := offBornTS + 8 + hostLen(sysFlag, SysFlagBornHostV6) + 8 + hostLen(sysFlag, SysFlagStoreHostV6) + 4 + 8
+	if p+4 > len(rec) {
+		return false
+	}
+	bodyLen := int(int32(be.Uint32(rec[p:])))
+	p += 4
+	if bodyLen < 0 || bodyLen > len(rec)-p {
+		return false
+	}
+	body := rec[p : p+bodyLen]
+	p += bodyLen
+	p, ok := skipTopic(rec, p, ver)
+	if !ok || p+2 > len(rec) {
+		return false
+	}
+	propsLen := int(int16(be.Uint16(rec[p:])))
+	if propsLen < 0 || p+2+propsLen != len(rec) {
+		return false
+	}
+	return l.skipCRC || bodyCRC(body) == be.Uint32(rec[8:])
+}
+
+// skipTopic returns the position after TOPICLENGTH + TOPIC. Lengths are
+// signed in Java (a byte for v1, a short for v2): negative ones are invalid.
+func skipTopic(rec []byte, p, ver int) (int, bool) {
+	var n int
+	if ver == 2 {
+		if p+2 > len(rec) {
+			return 0, false
+		}
+		n, p = int(int16(be.Uint16(rec[p:]))), p+2
+	} else {
+		if p+1 > len(rec) {
+			return 0, false
+		}
+		n, p = int(int8(rec[p])), p+1
+	}
+	if n < 0 || n > len(rec)-p {
+		return 0, false
+	}
+	return p + n, true
+}
