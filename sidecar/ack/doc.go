@@ -1,0 +1,95 @@
+// Package ack answers "is offset X replicated?" for a writer on the master
+// host: the Tracker (each slave's acknowledged offset, the ack policy, the
+// waiters) and the Unix socket service that exposes it (Server). The Go
+// client is package ackclient.
+//
+// # Semantics
+//
+// The committed offset is what the policy considers replicated: the maximum
+// of the connected slaves' acknowledged offsets for "any", the minimum for
+// "all" (at least one slave connected), the N-th highest for "quorum=N";
+// -1 while fewer slaves are connected than the policy needs.
+//
+// WAIT(offset) answers OK(committed) as soon as committed >= offset (at once
+// if it already is). It answers NOT_AVAILABLE at once, without waiting, when
+// fewer slaves are connected than the policy needs, or when the master's end
+// minus the committed offset exceeds the fall-behind limit (0 turns the
+// check off). Otherwise it waits; TIMEOUT(committed) when its timeout passes.
+// A slave disconnecting does not cut outstanding waits short: they keep
+// waiting until their own deadline (the slave may come back, or the others
+// may satisfy the policy); only new waits see NOT_AVAILABLE. No wait ever
+// outlives its timeout. Waiters are woken in offset order; an acknowledgement
+// costs O(k log n) for the k waiters it satisfies.
+//
+// What OK promises: the bytes below offset were acknowledged by the slaves
+// the policy counts, on connections open at that moment. With the slave's
+// --ack-after write they are in the slave's files (page cache: they survive
+// a crash of the slave process but not of its host; PostgreSQL's
+// remote_write); with --ack-after fsync they were fsynced (PostgreSQL's on).
+// Under "all" it covers the slaves connected when the ack arrived, not the
+// configured set. TIMEOUT and NOT_AVAILABLE say nothing about the slaves;
+// the data is still stored on the master.
+//
+// # Wire protocol, version 1
+//
+// A stream over a Unix socket; all integers big-endian, strings are UTF-8.
+//
+// Preamble. The client sends 8 bytes first:
+//
+//	magic   [4]byte  'H' 'S' 'A' 'K' (0x48 0x53 0x41 0x4B)
+//	version uint16   1
+//	status  uint16   0
+//
+// The server answers with 8 bytes of the same shape: its magic, its version
+// and a status: 0 OK, 1 unsupported version, 2 bad magic. On a non-zero
+// status the server closes the connection. A client that sends no preamble
+// within 5 s is disconnected.
+//
+// Frames. After the preamble both directions carry frames:
+//
+//	length  uint32   bytes after this field: 5 + payload
+//	type    uint8
+//	id      uint32   chosen by the client, echoed in the response
+//	payload [length-5]byte
+//
+// Requests are pipelined: a client may send many before reading, and
+// responses may come back in any order (waits finish in offset order), so
+// the id is how a client matches them. A request frame longer than 64 bytes
+// or shorter than 5 gets ERROR(code 3, id 0) and the connection is closed.
+//
+// Requests (client -> server):
+//
+//	0x01 WAIT     offset int64, timeout_ms uint32               -> OK | TIMEOUT | NOT_AVAILABLE
+//	0x02 QUERY    (no payload)                                   -> STATUS
+//	0x03 WRITTEN  offset int64  "the writer has written up to offset"; no answer unless ERROR
+//
+// offset must be in 0..2^62; anything else is ERROR(code 1). A WAIT also
+// acts as WRITTEN(offset). timeout_ms 0 answers at once (OK or TIMEOUT); a
+// timeout above the server's maximum (default 60000 ms) is clamped to it.
+//
+// Responses (server -> client):
+//
+//	0x81 OK             acked int64                 the committed offset, >= the waited offset
+//	0x82 TIMEOUT        acked int64                 the committed offset at the deadline (-1: none)
+//	0x83 NOT_AVAILABLE  acked int64, reason_len uint16, reason [reason_len]byte
+//	0x84 STATUS         master_end int64, committed int64, fallbehind_max int64,
+//	                    policy_len uint8, policy [policy_len]byte ("any", "all", "quorum=N"),
+//	                    slave_count uint16, then per slave:
+//	                      id_len uint16, id [id_len]byte, addr_len uint16, addr [addr_len]byte,
+//	                      sent int64, acked int64, connected_unix_ms int64
+//	0xFF ERROR          code uint16, reason_len uint16, reason [reason_len]byte
+//
+// ERROR codes: 1 bad request (bad offset or payload size; connection kept),
+// 2 unknown request type (connection kept: the length says what to skip),
+// 3 bad frame length (connection closed), 4 more than 65536 requests in
+// flight on the connection (connection kept). Response frames are at most
+// 1 MiB. A client closing its connection abandons its outstanding waits.
+//
+// Example: WAIT id 7 for offset 4096 with a 5 s timeout is the 21 bytes
+//
+//	00 00 00 11  01  00 00 00 07  00 00 00 00 00 00 10 00  00 00 13 88
+//
+// and its OK answer with committed offset 8192 is
+//
+//	00 00 00 0d  81  00 00 00 07  00 00 00 00 00 00 20 00
+package ack

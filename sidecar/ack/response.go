@@ -1,0 +1,125 @@
+package ack
+
+import (
+	"encoding/binary"
+	"fmt"
+	"time"
+)
+
+// Response is one decoded server response. Exactly one of Result (OK,
+// TIMEOUT, NOT_AVAILABLE), Snapshot (STATUS) or Err (ERROR) is meaningful.
+type Response struct {
+	Type     uint8
+	ID       uint32
+	Result   Result
+	Snapshot Snapshot
+	Err      *ServerError
+}
+
+// AppendResult appends the answer to a WAIT.
+func AppendResult(dst []byte, id uint32, r Result) []byte {
+	typ := map[Status]uint8{OK: TypeOK, Timeout: TypeTimeout, NotAvailable: TypeNotAvailable}[r.Status]
+	dst, at := startFrame(dst, typ, id)
+	dst = binary.BigEndian.AppendUint64(dst, uint64(r.Acked))
+	if r.Status == NotAvailable {
+		dst = appendString16(dst, r.Reason, maxReason)
+	}
+	return endFrame(dst, at)
+}
+
+// AppendError appends an ERROR response.
+func AppendError(dst []byte, id uint32, code ErrorCode, reason string) []byte {
+	dst, at := startFrame(dst, TypeError, id)
+	dst = binary.BigEndian.AppendUint16(dst, uint16(code))
+	dst = appendString16(dst, reason, maxReason)
+	return endFrame(dst, at)
+}
+
+// AppendSnapshot appends the STATUS answer to a QUERY. Beyond 1000 slaves
+// and 255-byte ids/addresses the wire truncates.
+func AppendSnapshot(dst []byte, id uint32, s Snapshot) []byte {
+	dst, at := startFrame(dst, TypeStatus, id)
+	for _, v := range []int64{s.MasterEnd, s.Committed, s.FallbehindMax} {
+		dst = binary.BigEndian.AppendUint64(dst, uint64(v))
+	}
+	pol := s.Policy.String()
+	dst = append(dst, uint8(len(pol)))
+	dst = append(dst, pol...)
+	slaves := s.Slaves[:min(len(s.Slaves), maxSlaveWire)]
+	dst = binary.BigEndian.AppendUint16(dst, uint16(len(slaves)))
+	for _, sl := range slaves {
+		dst = appendString16(dst, sl.ID, maxIDWire)
+		dst = appendString16(dst, sl.Addr, maxIDWire)
+		dst = binary.BigEndian.AppendUint64(dst, uint64(sl.Sent))
+		dst = binary.BigEndian.AppendUint64(dst, uint64(sl.Acked))
+		dst = binary.BigEndian.AppendUint64(dst, uint64(sl.ConnectedAt.UnixMilli()))
+	}
+	return endFrame(dst, at)
+}
+
+// DecodeResponse decodes a response frame's body (type, id, payload).
+// Malformed input is ErrBadFrame.
+func DecodeResponse(b []byte) (Response, error) {
+	d := decoder{b: b}
+	r := Response{Type: d.u8(), ID: d.u32()}
+	switch r.Type {
+	case TypeOK, TypeTimeout, TypeNotAvailable:
+		st := map[uint8]Status{TypeOK: OK, TypeTimeout: Timeout, TypeNotAvailable: NotAvailable}[r.Type]
+		r.Result = Result{Status: st, Acked: d.i64()}
+		if st == NotAvailable {
+			r.Result.Reason = d.str16()
+		}
+	case TypeError:
+		r.Err = &ServerError{Code: ErrorCode(d.u16())}
+		r.Err.Reason = d.str16()
+	case TypeStatus:
+		r.Snapshot = d.snapshot()
+	default:
+		return Response{}, fmt.Errorf("decode response type 0x%02x: %w", r.Type, ErrBadFrame)
+	}
+	if d.err != nil || len(d.b) != 0 {
+		return Response{}, fmt.Errorf("decode response type 0x%02x id %d: %d bytes left: %w", r.Type, r.ID, len(d.b), ErrBadFrame)
+	}
+	return r, nil
+}
+
+// decoder reads big-endian fields; after the first short read it yields
+// zeros and remembers the error, so callers check once at the end.
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) take(n int) []byte {
+	if d.err != nil || len(d.b) < n {
+		d.err = ErrBadFrame
+		return make([]byte, n)
+	}
+	v := d.b[:n]
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) u8() uint8     { return d.take(1)[0] }
+func (d *decoder) u16() uint16   { return binary.BigEndian.Uint16(d.take(2)) }
+func (d *decoder) u32() uint32   { return binary.BigEndian.Uint32(d.take(4)) }
+func (d *decoder) i64() int64    { return int64(binary.BigEndian.Uint64(d.take(8))) }
+func (d *decoder) str16() string { return string(d.take(int(d.u16()))) }
+
+func (d *decoder) snapshot() Snapshot {
+	s := Snapshot{MasterEnd: d.i64(), Committed: d.i64(), FallbehindMax: d.i64()}
+	pol := string(d.take(int(d.u8())))
+	if p, err := ParsePolicy(pol); err == nil {
+		s.Policy = p
+	} else if d.err == nil {
+		d.err = err
+	}
+	n := int(d.u16())
+	s.Slaves = make([]SlaveState, 0, min(n, len(d.b)/30+1))
+	for i := 0; i < n && d.err == nil; i++ {
+		sl := SlaveState{ID: d.str16(), Addr: d.str16(), Sent: d.i64(), Acked: d.i64()}
+		sl.ConnectedAt = time.UnixMilli(d.i64())
+		s.Slaves = append(s.Slaves, sl)
+	}
+	return s
+}

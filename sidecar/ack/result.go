@@ -1,0 +1,61 @@
+package ack
+
+import (
+	"strconv"
+	"time"
+)
+
+// Status is the outcome of a WAIT.
+type Status uint8
+
+const (
+	// OK: the policy's committed offset reached the waited offset.
+	OK Status = iota + 1
+	// Timeout: the wait's deadline passed (or its context ended) first.
+	Timeout
+	// NotAvailable: answered at once; too few slaves, or too far behind.
+	NotAvailable
+)
+
+// String returns the protocol name of the status.
+func (s Status) String() string {
+	switch s {
+	case OK:
+		return "OK"
+	case Timeout:
+		return "TIMEOUT"
+	case NotAvailable:
+		return "NOT_AVAILABLE"
+	}
+	return "Status(" + strconv.Itoa(int(s)) + ")"
+}
+
+// MarshalText renders the status name in JSON.
+func (s Status) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Result answers a WAIT. Acked is the policy's committed offset when the
+// answer was made (-1 when the policy has too few slaves to define one);
+// Reason explains a NotAvailable or Timeout.
+type Result struct {
+	Status Status `json:"status"`
+	Acked  int64  `json:"acked"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// SlaveState is one connected slave as the tracker sees it.
+type SlaveState struct {
+	ID          string    `json:"id"`
+	Addr        string    `json:"addr"`
+	Sent        int64     `json:"sent"`
+	Acked       int64     `json:"acked"`
+	ConnectedAt time.Time `json:"connected_at"`
+}
+
+// Snapshot is a consistent view of the tracker, the answer to QUERY.
+type Snapshot struct {
+	MasterEnd     int64        `json:"master_end"`
+	Policy        Policy       `json:"policy"`
+	FallbehindMax int64        `json:"fallbehind_max"`
+	Committed     int64        `json:"committed"`
+	Slaves        []SlaveState `json:"slaves"`
+}

@@ -1,0 +1,158 @@
+package ack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// Hinter is the tailer: "data up to off is written by the writer", so it
+// can ship the writer's last record at once instead of waiting to settle.
+type Hinter interface{ Hint(off int64) }
+
+// ServerOptions configures the Unix socket service.
+type ServerOptions struct {
+	// Path of the socket file.
+	Path string
+	// Mode of the socket file; 0 means 0660.
+	Mode os.FileMode
+	// MaxTimeout clamps each WAIT's timeout; 0 means one minute.
+	MaxTimeout time.Duration
+}
+
+// Server serves the ack protocol (doc.go) on a Unix socket.
+type Server struct {
+	log  *zap.Logger
+	opts ServerOptions
+	tr   *Tracker
+	h    Hinter
+
+	mu     sync.Mutex
+	conns  map[net.Conn]struct{}
+	nextID uint64
+	wg     sync.WaitGroup // one per connection goroutine
+}
+
+// NewServer returns a server answering from tr and hinting h (may be nil).
+func NewServer(log *zap.Logger, opts ServerOptions, tr *Tracker, h Hinter) *Server {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	if opts.Mode == 0 {
+		opts.Mode = 0o660
+	}
+	if opts.MaxTimeout <= 0 {
+		opts.MaxTimeout = time.Minute
+	}
+	return &Server{log: log, opts: opts, tr: tr, h: h, conns: make(map[net.Conn]struct{})}
+}
+
+// Run listens, serves until ctx ends, then closes every connection, waits
+// for their goroutines and removes the socket file.
+func (s *Server) Run(ctx context.Context) error {
+	ln, err := s.listen()
+	if err != nil {
+		return err
+	}
+	s.log.Info("ack socket listening", zap.String("path", s.opts.Path),
+		zap.Stringer("mode", s.opts.Mode))
+	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	defer stop()
+	err = s.acceptLoop(ctx, ln)
+	ln.Close() // unlinks the socket file: we created it
+	s.closeConns()
+	s.wg.Wait()
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+func (s *Server) acceptLoop(ctx context.Context, ln *net.UnixListener) error {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("accept %s: %w", s.opts.Path, err)
+		}
+		s.mu.Lock()
+		s.conns[c] = struct{}{}
+		s.nextID++
+		id := s.nextID
+		s.mu.Unlock()
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer s.forget(c)
+			newServerConn(s, c, id).serve(ctx)
+		}()
+	}
+}
+
+func (s *Server) forget(c net.Conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	c.Close()
+}
+
+func (s *Server) closeConns() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		c.Close()
+	}
+}
+
+// listen creates the socket file. An existing file is replaced only when
+// it is a socket nobody answers on (a crashed run's leftover).
+func (s *Server) listen() (*net.UnixListener, error) {
+	path := s.opts.Path
+	if err := s.removeStale(path); err != nil {
+		return nil, err
+	}
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", path, err)
+	}
+	if err := os.Chmod(path, s.opts.Mode); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("chmod socket %s: %w", path, err)
+	}
+	return ln, nil
+}
+
+func (s *Server) removeStale(path string) error {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("stat socket %s: %w", path, err)
+	}
+	if fi.Mode()&os.ModeSocket == 0 {
+		return fmt.Errorf("socket %s: exists and is not a socket (%s): %w", path, fi.Mode(), ErrPathInUse)
+	}
+	c, err := net.DialTimeout("unix", path, time.Second)
+	if err == nil {
+		c.Close()
+		return fmt.Errorf("socket %s: a live listener answers on it: %w", path, ErrPathInUse)
+	}
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		return fmt.Errorf("probe socket %s: %w", path, err)
+	}
+	s.log.Warn("replacing stale ack socket", zap.String("path", path))
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove stale socket %s: %w", path, err)
+	}
+	return nil
+}

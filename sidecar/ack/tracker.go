@@ -1,0 +1,167 @@
+package ack
+
+import (
+	"container/heap"
+	"fmt"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// Tracker keeps each connected slave's acknowledged offset, computes the
+// offset the policy considers replicated ("committed"), and answers WAITs.
+// It is safe for concurrent use.
+//
+// Waiters sit in a min-heap by offset. An acknowledgement that moves the
+// committed offset pops only the k waiters it satisfies: O(k log n).
+//
+// When a slave disconnects, outstanding waiters keep waiting until their own
+// deadline (the slave may come back, or the remaining slaves may satisfy the
+// policy); new waits get NOT_AVAILABLE while too few slaves are connected.
+// Under All, "all" means all slaves connected now, so a slow slave leaving
+// can move the committed offset forward.
+type Tracker struct {
+	log *zap.Logger
+
+	mu            sync.Mutex
+	policy        Policy
+	fallbehindMax int64
+	masterEnd     int64
+	committed     int64 // -1 when fewer slaves than the policy needs
+	slaves        map[string]*SlaveState
+	waiters       waiterHeap
+	scratch       []int64 // reused by recompute, guarded by mu
+	now           func() time.Time
+}
+
+// NewTracker returns a tracker with policy p. fallbehindMax <= 0 turns the
+// fall-behind check off.
+func NewTracker(log *zap.Logger, p Policy, fallbehindMax int64) *Tracker {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	return &Tracker{log: log, policy: p, fallbehindMax: fallbehindMax, committed: -1,
+		slaves: make(map[string]*SlaveState), now: time.Now}
+}
+
+// SetPolicy replaces the policy (SIGHUP reload) and re-evaluates waiters.
+func (t *Tracker) SetPolicy(p Policy) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.policy = p
+	t.recomputeLocked()
+}
+
+// SetFallbehindMax replaces the fall-behind limit; <= 0 turns it off.
+func (t *Tracker) SetFallbehindMax(n int64) {
+	t.mu.Lock()
+	t.fallbehindMax = n
+	t.mu.Unlock()
+}
+
+// AddSlave registers a slave connection; its acked offset starts at 0.
+func (t *Tracker) AddSlave(id, addr string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.slaves[id] = &SlaveState{ID: id, Addr: addr, ConnectedAt: t.now()}
+	t.recomputeLocked()
+}
+
+// RemoveSlave forgets a closed slave connection. Outstanding waiters keep
+// waiting until their deadline; see the type's comment.
+func (t *Tracker) RemoveSlave(id string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.slaves, id)
+	t.recomputeLocked()
+}
+
+// Sent records how far the master has sent on a connection (for QUERY).
+func (t *Tracker) Sent(id string, off int64) {
+	t.mu.Lock()
+	if s, ok := t.slaves[id]; ok && off > s.Sent {
+		s.Sent = off
+	}
+	t.mu.Unlock()
+}
+
+// Ack records a slave's acknowledgement. A decrease is ignored: an ack is
+// monotonic per connection, and a reconnect is a new AddSlave.
+func (t *Tracker) Ack(id string, off int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s, ok := t.slaves[id]
+	if !ok || off <= s.Acked {
+		return
+	}
+	s.Acked = off
+	t.recomputeLocked()
+}
+
+// SetMasterEnd records the master's published end, for the fall-behind
+// check and QUERY.
+func (t *Tracker) SetMasterEnd(off int64) {
+	t.mu.Lock()
+	t.masterEnd = off
+	t.mu.Unlock()
+}
+
+// recomputeLocked derives the committed offset from the slaves' acks and
+// wakes, in offset order, every waiter it satisfies.
+func (t *Tracker) recomputeLocked() {
+	t.committed = t.committedLocked()
+	for len(t.waiters) > 0 && t.waiters[0].off <= t.committed {
+		w := heap.Pop(&t.waiters).(*waiter)
+		w.done <- Result{Status: OK, Acked: t.committed}
+	}
+}
+
+// committedLocked is max of the acks for Any, min for All, the N-th highest
+// for Quorum; -1 when fewer slaves are connected than the policy needs.
+func (t *Tracker) committedLocked() int64 {
+	if len(t.slaves) < t.policy.need() {
+		return -1
+	}
+	acks := t.scratch[:0]
+	for _, s := range t.slaves {
+		acks = append(acks, s.Acked)
+	}
+	t.scratch = acks
+	switch t.policy.Kind {
+	case Any:
+		return slices.Max(acks)
+	case All:
+		return slices.Min(acks)
+	case Quorum:
+		sort.Slice(acks, func(i, j int) bool { return acks[i] > acks[j] })
+		return acks[t.policy.N-1]
+	}
+	return -1
+}
+
+// unavailableLocked returns why a new wait cannot be served, or "".
+func (t *Tracker) unavailableLocked() string {
+	if n, need := len(t.slaves), t.policy.need(); n < need {
+		return fmt.Sprintf("policy %s needs %d connected slave(s), %d connected", t.policy, need, n)
+	}
+	if behind := t.masterEnd - t.committed; t.fallbehindMax > 0 && behind > t.fallbehindMax {
+		return fmt.Sprintf("slaves are %d bytes behind the master end %d, more than the fallbehind max %d",
+			behind, t.masterEnd, t.fallbehindMax)
+	}
+	return ""
+}
+
+func slicesSortByID(s []SlaveState) {
+	slices.SortFunc(s, func(a, b SlaveState) int {
+		switch {
+		case a.ID < b.ID:
+			return -1
+		case a.ID > b.ID:
+			return 1
+		}
+		return 0
+	})
+}

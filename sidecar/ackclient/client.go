@@ -1,0 +1,158 @@
+package ackclient
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/hasidecar/hasidecar/sidecar/ack"
+)
+
+// ErrClosed means the client was closed or its connection broke.
+var ErrClosed = errors.New("ackclient: connection closed")
+
+// Client is a pipelined connection to an ack server.
+type Client struct {
+	c    net.Conn
+	done chan struct{} // closed when the reader goroutine ends
+
+	wmu  sync.Mutex // serializes writes; each request is one Write
+	wbuf []byte
+
+	mu      sync.Mutex
+	nextID  uint32
+	pending map[uint32]chan ack.Response
+	err     error // set once the connection is unusable
+}
+
+// Dial connects to the socket at path and exchanges preambles. ctx bounds
+// the dial and the handshake only.
+func Dial(ctx context.Context, path string) (*Client, error) {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("dial ack socket %s: %w", path, err)
+	}
+	if err := handshake(ctx, c); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("handshake ack socket %s: %w", path, err)
+	}
+	cl := &Client{c: c, done: make(chan struct{}), pending: make(map[uint32]chan ack.Response)}
+	go cl.readLoop()
+	return cl, nil
+}
+
+func handshake(ctx context.Context, c net.Conn) error {
+	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Now()) })
+	defer stop()
+	if _, err := c.Write(ack.AppendPreamble(nil, ack.Version, 0)); err != nil {
+		return err
+	}
+	var p [ack.PreambleLen]byte
+	if _, err := io.ReadFull(c, p[:]); err != nil {
+		return err
+	}
+	if !stop() {
+		return ctx.Err()
+	}
+	c.SetDeadline(time.Time{})
+	v, status, err := ack.ParsePreamble(p[:])
+	if err != nil {
+		return err
+	}
+	if status != ack.PreambleOK {
+		return fmt.Errorf("server version %d refused us (status %d): %w", v, status, ack.ErrVersion)
+	}
+	return nil
+}
+
+// Close closes the connection and waits for the reader goroutine. Calls in
+// flight return ErrClosed.
+func (c *Client) Close() error {
+	err := c.c.Close()
+	<-c.done
+	if errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}
+
+// readLoop delivers each response to the caller waiting on its id.
+func (c *Client) readLoop() {
+	defer close(c.done)
+	r := bufio.NewReader(c.c)
+	var err error
+	for {
+		var body []byte
+		body, err = ack.ReadFrame(r, nil, ack.MaxResponse)
+		if err != nil {
+			break
+		}
+		var resp ack.Response
+		if resp, err = ack.DecodeResponse(body); err != nil {
+			break
+		}
+		c.mu.Lock()
+		ch, ok := c.pending[resp.ID]
+		delete(c.pending, resp.ID)
+		c.mu.Unlock()
+		if ok {
+			ch <- resp // buffered 1
+		}
+		// An unmatched id is a caller that gave up, or an ERROR for a WRITTEN.
+	}
+	c.fail(err)
+}
+
+// fail marks the client broken and wakes every pending caller.
+func (c *Client) fail(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err == nil {
+		c.err = fmt.Errorf("%w: %v", ErrClosed, err)
+	}
+	for id, ch := range c.pending {
+		close(ch)
+		delete(c.pending, id)
+	}
+}
+
+// register allocates an id and, when want is true, a slot for its answer.
+func (c *Client) register(want bool) (uint32, chan ack.Response, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return 0, nil, c.err
+	}
+	c.nextID++
+	if c.nextID == 0 { // 0 is the server's "no request" id
+		c.nextID = 1
+	}
+	if !want {
+		return c.nextID, nil, nil
+	}
+	ch := make(chan ack.Response, 1)
+	c.pending[c.nextID] = ch
+	return c.nextID, ch, nil
+}
+
+func (c *Client) unregister(id uint32) {
+	c.mu.Lock()
+	delete(c.pending, id)
+	c.mu.Unlock()
+}
+
+func (c *Client) write(enc func([]byte) []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.wbuf = enc(c.wbuf[:0])
+	if _, err := c.c.Write(c.wbuf); err != nil {
+		return fmt.Errorf("write ack request: %w", err)
+	}
+	return nil
+}
