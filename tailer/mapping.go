@@ -1,0 +1,88 @@
+package tailer
+
+import (
+	"fmt"
+	"os"
+	"sync/atomic"
+
+	"github.com/edsrzf/mmap-go"
+	"go.uber.org/zap"
+)
+
+// mapping is one read-only mmap of a segment file's prefix. It is reference
+// counted: the tailer holds one reference while the mapping is current, and
+// every outstanding Chunk holds one. Whoever drops the last reference unmaps,
+// so a segment deleted by retention (or remapped after growth) stays readable
+// for a sender that is in the middle of writing it to a socket.
+type mapping struct {
+	log  *zap.Logger
+	path string
+	data mmap.MMap
+	refs atomic.Int64
+}
+
+// mapFile maps the first n bytes of the file f, read-only. n must not exceed
+// the file's size: touching a mapped page past EOF raises SIGBUS.
+func mapFile(log *zap.Logger, f *os.File, n int64) (*mapping, error) {
+	m := &mapping{log: log, path: f.Name()}
+	m.refs.Store(1)
+	if n == 0 {
+		return m, nil // mmap of length 0 is invalid; an empty mapping serves nothing
+	}
+	data, err := mmap.MapRegion(f, int(n), mmap.RDONLY, 0, 0)
+	if err != nil {
+		return nil, fmt.Errorf("mmap %s (%d bytes): %w", f.Name(), n, err)
+	}
+	m.data = data
+	return m, nil
+}
+
+// acquire adds a reference. Only valid while the caller knows another
+// reference is held (the tailer's, under its lock).
+func (m *mapping) acquire() { m.refs.Add(1) }
+
+// release drops a reference and unmaps on the last one.
+func (m *mapping) release() {
+	n := m.refs.Add(-1)
+	if n > 0 {
+		return
+	}
+	if n < 0 {
+		m.log.Error("mapping released more often than acquired", zap.String("path", m.path))
+		return
+	}
+	if m.data == nil {
+		return
+	}
+	if err := m.data.Unmap(); err != nil {
+		m.log.Warn("unmap failed", zap.String("path", m.path), zap.Error(err))
+	}
+	m.data = nil
+}
+
+// size is the number of mapped bytes.
+func (m *mapping) size() int64 {
+	if m == nil {
+		return 0
+	}
+	return int64(len(m.data))
+}
+
+// Chunk is a read-only slice of a segment's mapping. Data must not be
+// written to and must not be used after Release.
+type Chunk struct {
+	Offset int64
+	Data   []byte
+	m      *mapping
+}
+
+// Release gives the chunk's mapping reference back. It is safe to call on a
+// zero or empty Chunk and more than once on the same Chunk value (not on
+// copies of it).
+func (c *Chunk) Release() {
+	if c.m != nil {
+		c.m.release()
+	}
+	c.m = nil
+	c.Data = nil
+}

@@ -1,0 +1,237 @@
+package tailer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+	"go.uber.org/zap"
+
+	"github.com/hasidecar/hasidecar/plugins"
+)
+
+// loopState is everything only the Run goroutine touches.
+type loopState struct {
+	watcher    *fsnotify.Watcher // nil when fsnotify is unavailable: polling alone still works
+	watching   bool              // the directory itself is watched
+	listNeeded bool              // a full directory listing is due
+	anchored   bool              // End has been placed on a segment at least once
+	removed    map[int64]bool    // starts of segments seen deleted, to spot reappearing ones
+	warned     map[string]bool   // names already warned about (misaligned, duplicate)
+	cur        cursor
+	limit      limiter
+}
+
+// cursor is the scan position inside the segment that holds End.
+type cursor struct {
+	start  int64 // the segment's start
+	stable int64 // the last Scan.Stable: a record boundary, where the next Scan starts
+	pend   pending
+}
+
+// pending is the last record [lo, hi) seen in an earlier poll and its
+// checksum, for the settle rule.
+type pending struct {
+	lo, hi int64
+	sum    uint32
+	since  time.Time
+}
+
+// maxHops bounds how many sealed segments one step walks through, so a long
+// catch-up still lets events and ctx through.
+const maxHops = 64
+
+// Run is the tailer's only goroutine: it watches and polls the directory and
+// publishes State until ctx ends, then releases its mappings (outstanding
+// Chunks keep theirs until Release) and returns nil. It returns an error at
+// once only when it cannot work at all (invalid layout, second call).
+func (t *Tailer) Run(ctx context.Context) error {
+	if !t.started.CompareAndSwap(false, true) {
+		return fmt.Errorf("run tailer on %s twice: %w", t.dir, ErrClosed)
+	}
+	if t.layout == nil {
+		return fmt.Errorf("run tailer on %s: no layout: %w", t.dir, plugins.ErrBadConfig)
+	}
+	if err := t.info.Check(); err != nil {
+		return fmt.Errorf("run tailer on %s: %w", t.dir, err)
+	}
+	t.loop = loopState{
+		listNeeded: true,
+		removed:    make(map[int64]bool),
+		warned:     make(map[string]bool),
+		limit:      limiter{every: 10 * time.Second, last: make(map[string]time.Time)},
+	}
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		t.log.Warn("fsnotify unavailable, polling only", zap.String("path", t.dir), zap.Error(err))
+	} else {
+		t.loop.watcher = w
+	}
+	defer t.shutdown()
+	t.loopRun(ctx)
+	return nil
+}
+
+// loopRun steps, then sleeps for the adaptive poll interval or until an
+// event, a hint or the rescan tick arrives.
+func (t *Tailer) loopRun(ctx context.Context) {
+	poll := t.opts.PollMin
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	rescan := time.NewTicker(t.opts.Rescan)
+	defer rescan.Stop()
+	bump := true
+	for {
+		active, due := t.step(time.Now())
+		switch {
+		case active || bump:
+			poll = t.opts.PollMin
+		default:
+			poll = min(2*poll, t.opts.PollMax)
+		}
+		wait := poll
+		if due > 0 && due < wait {
+			wait = due
+		}
+		timer.Reset(wait)
+		bump = false
+		evC, errC := t.watchChans()
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		case <-t.wake:
+			bump = true
+		case <-rescan.C:
+			t.loop.listNeeded = true
+		case ev, ok := <-evC:
+			bump = t.onEvent(ev, ok)
+			bump = t.drainEvents() || bump
+		case err, ok := <-errC:
+			t.onWatchError(err, ok)
+		}
+	}
+}
+
+// step runs one listing (when due) and one scan of the live tail. It
+// reports whether anything moved and, when a record is settling, how soon
+// it wants to look again.
+func (t *Tailer) step(now time.Time) (active bool, due time.Duration) {
+	t.ensureWatch()
+	if t.loop.listNeeded {
+		t.list()
+	}
+	if !t.state.DirExists {
+		return false, 0
+	}
+	return t.tail(now)
+}
+
+func (t *Tailer) watchChans() (chan fsnotify.Event, chan error) {
+	if t.loop.watcher == nil {
+		return nil, nil
+	}
+	return t.loop.watcher.Events, t.loop.watcher.Errors
+}
+
+// ensureWatch starts watching the directory once it exists. A directory
+// that appears after a failed Add is caught by the next step's poll.
+func (t *Tailer) ensureWatch() {
+	w := t.loop.watcher
+	if w == nil || t.loop.watching {
+		return
+	}
+	if err := w.Add(t.dir); err != nil {
+		return // missing: the listing reports it; polled again next step
+	}
+	t.loop.watching = true
+	t.loop.listNeeded = true // files created before the watch started
+	t.log.Debug("watching directory", zap.String("path", t.dir))
+}
+
+// onEvent classifies one fsnotify event; it returns true when the tail
+// should be polled soon.
+func (t *Tailer) onEvent(ev fsnotify.Event, ok bool) bool {
+	if !ok {
+		t.loop.watcher = nil // closed under us; polling continues
+		return false
+	}
+	if filepath.Clean(ev.Name) == filepath.Clean(t.dir) {
+		t.loop.listNeeded = true // the directory itself was removed or renamed
+		return true
+	}
+	if _, isSeg := t.layout.ParseName(filepath.Base(ev.Name)); !isSeg {
+		return false // foreign files never wake the tail
+	}
+	if ev.Has(fsnotify.Create) || ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename) {
+		t.loop.listNeeded = true
+	}
+	return true
+}
+
+// drainEvents consumes the events already queued, so a write(2) appender's
+// burst costs one step, not one per write.
+func (t *Tailer) drainEvents() bool {
+	bump := false
+	for i := 0; i < 1024 && t.loop.watcher != nil; i++ {
+		select {
+		case ev, ok := <-t.loop.watcher.Events:
+			bump = t.onEvent(ev, ok) || bump
+		default:
+			return bump
+		}
+	}
+	return bump
+}
+
+func (t *Tailer) onWatchError(err error, ok bool) {
+	if !ok {
+		t.loop.watcher = nil
+		return
+	}
+	t.loop.listNeeded = true // any lost event is recovered by a full listing
+	if errors.Is(err, fsnotify.ErrEventOverflow) {
+		t.log.Warn("fsnotify queue overflow, rescanning", zap.String("path", t.dir))
+		return
+	}
+	if t.loop.limit.allow("watch") {
+		t.log.Warn("fsnotify error", zap.String("path", t.dir), zap.Error(err))
+	}
+}
+
+// shutdown releases every mapping the tailer holds and wakes all waiters.
+func (t *Tailer) shutdown() {
+	t.mu.Lock()
+	t.closed = true
+	for start, s := range t.segs {
+		if s.m != nil {
+			s.m.release()
+		}
+		delete(t.segs, start)
+	}
+	close(t.changed)
+	t.mu.Unlock()
+	if w := t.loop.watcher; w != nil {
+		if err := w.Close(); err != nil {
+			t.log.Warn("close fsnotify watcher", zap.String("path", t.dir), zap.Error(err))
+		}
+	}
+}
+
+// limiter rate-limits repeated log lines by key (loop-only).
+type limiter struct {
+	every time.Duration
+	last  map[string]time.Time
+}
+
+func (l *limiter) allow(key string) bool {
+	now := time.Now()
+	if last, ok := l.last[key]; ok && now.Sub(last) < l.every {
+		return false
+	}
+	l.last[key] = now
+	return true
+}

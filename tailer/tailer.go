@@ -1,0 +1,237 @@
+package tailer
+
+import (
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/hasidecar/hasidecar/plugins"
+)
+
+// Options are the tailer's timings. Zero values take the defaults.
+type Options struct {
+	// PollMin and PollMax bound the adaptive poll of the live tail: it
+	// starts at PollMin after activity and doubles up to PollMax when idle
+	// (defaults 1ms and 50ms).
+	PollMin, PollMax time.Duration
+	// Settle is how long the last record's bytes must stay identical before
+	// it is published without a writer hint (default 20ms).
+	Settle time.Duration
+	// Rescan is the interval of the full directory listing, a safety net
+	// under fsnotify (default 1s).
+	Rescan time.Duration
+}
+
+func (o Options) withDefaults() Options {
+	if o.PollMin <= 0 {
+		o.PollMin = time.Millisecond
+	}
+	if o.PollMax <= 0 {
+		o.PollMax = 50 * time.Millisecond
+	}
+	if o.PollMax < o.PollMin {
+		o.PollMax = o.PollMin
+	}
+	if o.Settle <= 0 {
+		o.Settle = 20 * time.Millisecond
+	}
+	if o.Rescan <= 0 {
+		o.Rescan = time.Second
+	}
+	return o
+}
+
+// State is the published view of the directory.
+type State struct {
+	// Oldest is the start of the oldest segment of the contiguous run that
+	// ends at the newest segment.
+	Oldest int64
+	// End is the safe end: every byte below it is final. It never shrinks
+	// while the directory keeps its segments.
+	End int64
+	// LiveStart is the start of the newest segment.
+	LiveStart int64
+	// Segments is the number of segments in the contiguous run.
+	Segments int
+	// DirExists is false until the directory exists (and while it is gone).
+	DirExists bool
+}
+
+// Tailer publishes the safe end of a live segment directory and hands out
+// read-only slices of its segments. Read, State, Changed, Hint and
+// IsBoundary are safe for concurrent use; Run is the single goroutine that
+// changes anything.
+type Tailer struct {
+	log    *zap.Logger
+	dir    string
+	layout plugins.Layout
+	info   plugins.Info
+	opts   Options
+
+	wake    chan struct{} // fed by Hint with non-blocking sends
+	hint    atomic.Int64  // highest offset a writer declared final
+	started atomic.Bool
+
+	mu      sync.RWMutex
+	segs    map[int64]*segment // by start; guarded by mu (the loop reads without it)
+	state   State
+	changed chan struct{}
+	closed  bool
+
+	loop loopState // owned by the Run goroutine only
+}
+
+// segment is one segment file the tailer maps.
+type segment struct {
+	start int64
+	name  string
+	path  string
+	m     *mapping    // current mapping; the tailer holds one reference. Guarded by mu.
+	fi    os.FileInfo // identity of the mapped file, loop-only
+}
+
+// New returns a Tailer for dir. Nothing happens until Run.
+func New(log *zap.Logger, dir string, layout plugins.Layout, opts Options) *Tailer {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	t := &Tailer{
+		log:     log,
+		dir:     dir,
+		layout:  layout,
+		opts:    opts.withDefaults(),
+		wake:    make(chan struct{}, 1),
+		segs:    make(map[int64]*segment),
+		changed: make(chan struct{}),
+	}
+	if layout != nil {
+		t.info = layout.Info()
+	}
+	t.hint.Store(-1)
+	return t
+}
+
+// State returns the current published state.
+func (t *Tailer) State() State {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.state
+}
+
+// Changed returns a channel closed at the next change of State. Take it
+// before reading State so that a change in between is not missed. After Run
+// returns, the channel is already closed.
+func (t *Tailer) Changed() <-chan struct{} {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.changed
+}
+
+// Hint tells the tailer that data up to off exists and is final (a writer
+// that just committed it). The tail up to min(off, valid end) is published
+// at the next scan, without waiting for Settle, and that scan starts now.
+func (t *Tailer) Hint(off int64) {
+	for {
+		cur := t.hint.Load()
+		if off <= cur || t.hint.CompareAndSwap(cur, off) {
+			break
+		}
+	}
+	select {
+	case t.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Read returns the bytes [off, min(off+max, End, end of off's segment)). The
+// chunk never crosses a segment. off == End gives an empty chunk and a nil
+// error (wait on Changed); off > End gives ErrBeyondEnd; off below Oldest or
+// in a deleted segment gives ErrGone. The caller must Release the chunk.
+func (t *Tailer) Read(off int64, max int) (Chunk, error) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	st := t.state
+	if err := t.checkOffset("read", off, st); err != nil {
+		return Chunk{}, err
+	}
+	if off == st.End || max <= 0 {
+		return Chunk{Offset: off}, nil
+	}
+	start := plugins.SegmentStart(t.info, off)
+	s := t.segs[start]
+	if s == nil || s.m == nil {
+		return Chunk{}, &OffsetError{Op: "read", Offset: off, Oldest: st.Oldest, End: st.End, Err: ErrGone}
+	}
+	hi := min(off+int64(max), st.End, start+t.info.SegmentSize, start+s.m.size())
+	if hi <= off {
+		// The mapping is shorter than End: the file shrank under us (logged
+		// by the loop). Serve nothing rather than touch pages past EOF.
+		return Chunk{Offset: off}, nil
+	}
+	lo, h := off-start, hi-start
+	s.m.acquire()
+	return Chunk{Offset: off, Data: s.m.data[lo:h:h], m: s.m}, nil
+}
+
+// checkOffset applies the bounds common to Read and IsBoundary. Called with
+// mu held.
+func (t *Tailer) checkOffset(op string, off int64, st State) error {
+	var err error
+	switch {
+	case t.closed:
+		err = ErrClosed
+	case off < st.Oldest || off < 0:
+		err = ErrGone
+	case off > st.End:
+		err = ErrBeyondEnd
+	default:
+		return nil
+	}
+	return &OffsetError{Op: op, Offset: off, Oldest: st.Oldest, End: st.End, Err: err}
+}
+
+// IsBoundary reports whether off, inside [Oldest, End], is the first byte
+// of a record. End and segment starts always are; anything else is asked of
+// the layout.
+func (t *Tailer) IsBoundary(off int64) (bool, error) {
+	t.mu.RLock()
+	st := t.state
+	if err := t.checkOffset("check boundary at", off, st); err != nil {
+		t.mu.RUnlock()
+		return false, err
+	}
+	if off == st.End {
+		t.mu.RUnlock()
+		return true, nil
+	}
+	start := plugins.SegmentStart(t.info, off)
+	s := t.segs[start]
+	t.mu.RUnlock()
+	if off == start {
+		return true, nil
+	}
+	if s == nil {
+		return false, &OffsetError{Op: "check boundary at", Offset: off, Oldest: st.Oldest, End: st.End, Err: ErrGone}
+	}
+	ok, err := t.layout.IsBoundary(s.path, s.start, off)
+	if err != nil {
+		return false, fmt.Errorf("check boundary at %d in %s: %w", off, s.path, err)
+	}
+	return ok, nil
+}
+
+// publish replaces the state and wakes the waiters if anything changed.
+func (t *Tailer) publish(st State) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if st == t.state || t.closed {
+		return
+	}
+	t.state = st
+	close(t.changed)
+	t.changed = make(chan struct{})
+}
