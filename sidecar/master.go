@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -76,6 +77,9 @@ type Master struct {
 	nextID int
 	conns  map[*masterConn]struct{}
 	known  *knownEnds // positions earlier connections reached
+
+	accepted atomic.Int64
+	refused  atomic.Int64
 }
 
 // NewMaster builds a master over a running tailer and a tracker.
@@ -127,14 +131,16 @@ func (m *Master) admit(conn net.Conn) (*masterConn, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.cfg.MaxSlaves > 0 && len(m.conns) >= m.cfg.MaxSlaves {
+		m.refused.Add(1)
 		m.log.Warn("refusing slave connection: too many slaves",
 			zap.String("remote_addr", conn.RemoteAddr().String()), zap.Int("max_slaves", m.cfg.MaxSlaves))
 		conn.Close()
 		return nil, false
 	}
 	m.nextID++
+	m.accepted.Add(1)
 	id := fmt.Sprintf("%s#%d", conn.RemoteAddr(), m.nextID)
-	mc := &masterConn{m: m, conn: conn, id: id,
+	mc := &masterConn{m: m, conn: conn, id: id, since: time.Now(),
 		log: m.log.With(zap.String("slave", id))}
 	m.conns[mc] = struct{}{}
 	return mc, true
@@ -159,11 +165,20 @@ func (m *Master) followEnd(ctx context.Context) {
 	}
 }
 
-// Slaves reports how many slave connections are open.
-func (m *Master) Slaves() int {
+// Stats returns a point-in-time view for status and metrics. Only
+// connections that are streaming are listed.
+func (m *Master) Stats() MasterStats {
+	st := m.tail.State()
+	out := MasterStats{End: st.End, Oldest: st.Oldest, Segments: st.Segments,
+		Connections: m.accepted.Load(), Refused: m.refused.Load()}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return len(m.conns)
+	for c := range m.conns {
+		if c.streaming.Load() {
+			out.Slaves = append(out.Slaves, c.stats())
+		}
+	}
+	return out
 }
 
 // waitFor blocks until cond holds for the tailer's state, ctx ends, or d passes.

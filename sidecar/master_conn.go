@@ -24,9 +24,20 @@ type masterConn struct {
 	id   string
 	log  *zap.Logger
 
-	sent  atomic.Int64 // end of the bytes handed to the socket
-	acked atomic.Int64
-	hello *haproto.Hello
+	sent       atomic.Int64 // end of the bytes handed to the socket
+	acked      atomic.Int64
+	bytesSent  atomic.Int64
+	framesSent atomic.Int64
+	lastAck    atomic.Int64 // unix nanoseconds
+	streaming  atomic.Bool
+	since      time.Time
+	hello      *haproto.Hello
+}
+
+func (c *masterConn) stats() SlaveConnStats {
+	return SlaveConnStats{ID: c.id, Addr: c.conn.RemoteAddr().String(), Sent: c.sent.Load(), Acked: c.acked.Load(),
+		BytesSent: c.bytesSent.Load(), FramesSent: c.framesSent.Load(), ConnectedAt: c.since,
+		LastAckAt: time.Unix(0, c.lastAck.Load())}
 }
 
 func (c *masterConn) serve(ctx context.Context) {
@@ -34,11 +45,13 @@ func (c *masterConn) serve(ctx context.Context) {
 	c.log.Info("slave connected")
 	first, err := c.handshake(ctx)
 	if err != nil {
+		c.m.refused.Add(1)
 		c.log.Warn("slave connection closed before streaming", zap.Error(err))
 		return
 	}
 	start, err := c.startPosition(ctx, first)
 	if err != nil {
+		c.m.refused.Add(1)
 		c.replyHello(err)
 		c.log.Error("refusing slave", zap.Int64("reported_offset", first), zap.Error(err))
 		return
@@ -56,6 +69,8 @@ func (c *masterConn) stream(ctx context.Context, first, start int64) {
 	defer cancel()
 	c.sent.Store(start)
 	c.acked.Store(first)
+	c.lastAck.Store(time.Now().UnixNano())
+	c.streaming.Store(true)
 	tr := c.m.tracker
 	tr.AddSlave(c.id, c.conn.RemoteAddr().String())
 	tr.Sent(c.id, start)
@@ -144,7 +159,7 @@ func (c *masterConn) replyHello(err error) error {
 	}
 	rep := haproto.HelloReply{Version: haproto.Version, Layout: haproto.FromInfo(c.m.layout.Info())}
 	if err != nil {
-		rep.Error = err.Error()
+		rep.Error, rep.Retry, rep.Code = err.Error(), !permanent(err), refusalCode(err)
 	}
 	c.conn.SetWriteDeadline(time.Now().Add(c.m.cfg.Housekeeping))
 	werr := haproto.WriteHelloReply(c.conn, rep)

@@ -7,7 +7,6 @@ import (
 	"net"
 	"time"
 
-	"go.uber.org/zap"
 
 	"github.com/hasidecar/hasidecar/sidecar/haproto"
 	"github.com/hasidecar/hasidecar/tailer"
@@ -101,6 +100,8 @@ func (c *masterConn) writeFrames(pos int64, chunks []tailer.Chunk) error {
 		return fmt.Errorf("write frames at %d: %w", pos, err)
 	}
 	c.m.tracker.Sent(c.id, end)
+	c.bytesSent.Add(end - pos)
+	c.framesSent.Add(int64(max(1, len(chunks))))
 	return nil
 }
 
@@ -135,6 +136,7 @@ func (c *masterConn) ack(off int64) error {
 	if sent := c.sent.Load(); off > sent {
 		return fmt.Errorf("slave acknowledged %d but was sent only up to %d: %w", off, sent, ErrLie)
 	}
+	c.lastAck.Store(time.Now().UnixNano())
 	if off > c.acked.Load() {
 		c.acked.Store(off)
 		c.m.tracker.Ack(c.id, off)

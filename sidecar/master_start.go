@@ -24,7 +24,7 @@ func (c *masterConn) startPosition(ctx context.Context, first int64) (int64, err
 	st, ok := m.waitFor(ctx, m.cfg.ReportGrace, func(s tailer.State) bool { return s.Segments > 0 && s.End >= first })
 	if !ok {
 		if st.Segments > 0 && first > st.End {
-			return 0, fmt.Errorf("slave offset %d is beyond the master's end %d (a slave ahead of its master has diverged): %w", first, st.End, ErrUnservable)
+			return 0, fmt.Errorf("slave offset %d is beyond the master's end %d (a slave ahead of its master has diverged): %w", first, st.End, ErrDiverged)
 		}
 		if ctx.Err() != nil {
 			return 0, ctx.Err()
@@ -98,7 +98,7 @@ func (c *masterConn) checkTail(from, to int64, want uint32) error {
 	}
 	if crc != want {
 		c.log.Error("slave diverged from master", zap.Int64("tail_start", from), zap.Int64("tail_end", to))
-		return fmt.Errorf("slave bytes [%d, %d) differ from the master's: the slave diverged: %w", from, to, ErrRefused)
+		return fmt.Errorf("slave bytes [%d, %d) differ from the master's: the slave diverged: %w", from, to, ErrDiverged)
 	}
 	return nil
 }

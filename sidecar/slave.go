@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/hasidecar/hasidecar/applier"
 	"github.com/hasidecar/hasidecar/plugins"
-	"github.com/hasidecar/hasidecar/sidecar/haproto"
 )
 
 // AckAfter says which end a slave acknowledges.
@@ -49,6 +49,11 @@ type SlaveConfig struct {
 	MaxBackoff   time.Duration // default 5s
 	DialTimeout  time.Duration // default 5s
 	SyncEvery    time.Duration // the applier's sync interval tick (SyncInterval); default 100ms
+	// StopOnRefusal makes Run return ErrRefused when the master refuses this
+	// slave for good (layout mismatch, divergence, reseed needed). By
+	// default the slave stays up in that state, visible in its status and
+	// metrics, and retries every MaxBackoff in case an operator fixes the cause.
+	StopOnRefusal bool
 }
 
 func (c *SlaveConfig) defaults() {
@@ -75,6 +80,36 @@ type Slave struct {
 	app *applier.Applier
 
 	nudge chan struct{} // wakes the reporter when the ackable end may have moved
+
+	acked      atomic.Int64
+	reconnects atomic.Int64
+	stateMu    sync.Mutex
+	state      SlaveState
+	lastErr    string
+	since      time.Time
+}
+
+func (s *Slave) setState(st SlaveState, reason string) {
+	s.stateMu.Lock()
+	defer s.stateMu.Unlock()
+	if s.state != st {
+		s.since = time.Now()
+	}
+	s.state = st
+	if reason != "" {
+		s.lastErr = reason
+	}
+}
+
+// Stats returns a point-in-time view for status and metrics.
+func (s *Slave) Stats() SlaveStats {
+	s.mu.Lock()
+	written, synced := s.app.End(), s.app.Synced()
+	s.mu.Unlock()
+	s.stateMu.Lock()
+	defer s.stateMu.Unlock()
+	return SlaveStats{State: s.state, Master: s.cfg.Master, Received: written, Written: written, Synced: synced,
+		Acked: s.acked.Load(), Reconnects: s.reconnects.Load(), LastError: s.lastErr, Since: s.since}
 }
 
 // NewSlave builds a slave over an opened (recovered) applier.
@@ -83,7 +118,7 @@ func NewSlave(log *zap.Logger, cfg SlaveConfig, layout plugins.Layout, app *appl
 		log = zap.NewNop()
 	}
 	cfg.defaults()
-	return &Slave{log: log, cfg: cfg, layout: layout, app: app, nudge: make(chan struct{}, 1)}
+	return &Slave{log: log, cfg: cfg, layout: layout, app: app, nudge: make(chan struct{}, 1), state: SlaveConnecting, since: time.Now()}
 }
 
 // Run connects, replicates and reconnects with capped back-off until ctx
@@ -95,15 +130,32 @@ func (s *Slave) Run(ctx context.Context) error {
 	wg.Go(func() { s.syncLoop(ctx) })
 	defer wg.Wait()
 	bo := newBackoff(s.cfg.MinBackoff, s.cfg.MaxBackoff)
-	for ctx.Err() == nil {
+	for n := 0; ctx.Err() == nil; n++ {
+		if n > 0 {
+			s.reconnects.Add(1)
+		}
+		s.setState(SlaveConnecting, "")
 		start := time.Now()
 		err := s.session(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
 		if errors.Is(err, ErrRefused) {
-			s.log.Error("master refused this slave; stopping", zap.Error(err))
-			return err
+			if !errors.Is(err, ErrNeedsReseed) {
+				s.setState(SlaveRefused, err.Error())
+			}
+			if s.cfg.StopOnRefusal {
+				s.log.Error("master refused this slave; stopping", zap.Error(err))
+				return err
+			}
+			s.log.Error("master refused this slave; retrying later", zap.Error(err), zap.Duration("backoff", s.cfg.MaxBackoff))
+			sleepCtx(ctx, s.cfg.MaxBackoff)
+			continue
+		}
+		if err != nil {
+			s.stateMu.Lock()
+			s.lastErr = err.Error()
+			s.stateMu.Unlock()
 		}
 		if time.Since(start) > s.cfg.MaxBackoff {
 			bo.reset() // the session worked for a while
@@ -175,5 +227,3 @@ func (s *Slave) dial(ctx context.Context) (net.Conn, error) {
 	}
 	return conn, nil
 }
-
-var _ = haproto.Version

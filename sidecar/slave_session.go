@@ -34,6 +34,9 @@ func (s *Slave) session(ctx context.Context) error {
 			return err
 		}
 	}
+	if s.cfg.Classic {
+		s.setState(SlaveStreaming, "")
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -87,9 +90,18 @@ func (s *Slave) hello(conn net.Conn) error {
 		}
 		return err
 	}
-	if rep.Error != "" {
+	switch {
+	case rep.Error != "" && rep.Retry:
+		return fmt.Errorf("master %s: %s", s.cfg.Master, rep.Error)
+	case rep.Code == haproto.CodeReseed:
+		s.setState(SlaveNeedsReseed, rep.Error)
+		return fmt.Errorf("master %s: %s: %w: %w", s.cfg.Master, rep.Error, ErrNeedsReseed, ErrRefused)
+	case rep.Code == haproto.CodeDiverged:
+		return fmt.Errorf("master %s: %s: %w: %w", s.cfg.Master, rep.Error, ErrDiverged, ErrRefused)
+	case rep.Error != "":
 		return fmt.Errorf("master %s: %s: %w", s.cfg.Master, rep.Error, ErrRefused)
 	}
+	s.setState(SlaveStreaming, "")
 	return nil
 }
 
@@ -134,6 +146,7 @@ func (s *Slave) report(ctx context.Context, conn net.Conn) error {
 				return fmt.Errorf("send report %d: %w", off, err)
 			}
 			last = off
+			s.acked.Store(off)
 		}
 		select {
 		case <-ctx.Done():
@@ -200,6 +213,7 @@ func (s *Slave) apply(h haproto.Header, body []byte) error {
 	s.mu.Unlock()
 	if err != nil {
 		s.log.Error("cannot write replicated data; not acknowledging it", zap.Int64("offset", h.Offset), zap.Int32("size", h.Size), zap.Error(err))
+		s.setState(SlaveWriteFailed, err.Error())
 		return fmt.Errorf("apply frame at %d: %w", h.Offset, err)
 	}
 	if len(body) > 0 {

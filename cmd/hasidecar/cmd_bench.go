@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -19,21 +20,29 @@ import (
 )
 
 type benchCmd struct {
-	total   string
-	segment string
-	body    int
-	keep    bool
-	fsync   string
+	mode     string
+	total    string
+	segment  string
+	body     int
+	keep     bool
+	fsync    string
+	ackAfter string
+	writers  string
+	duration time.Duration
 }
 
-// runBench measures catch-up: an empty slave process against a master
-// process holding TOTAL bytes of RocketMQ segments, next to a raw TCP copy
-// of the same files measured in the same run.
+// runBench measures catch-up (an empty slave process against a master
+// process holding TOTAL bytes of RocketMQ segments, next to a raw TCP copy of
+// the same files in the same run) or synchronous-commit latency.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c benchCmd
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&c.total, "total", "1GiB", "bytes of segments to replicate")
+	fs.StringVar(&c.mode, "mode", "catchup", "catchup (throughput of an empty slave) or sync (synchronous-commit latency)")
+	fs.StringVar(&c.total, "total", "1GiB", "catchup: bytes of segments to replicate")
+	fs.StringVar(&c.writers, "writers", "1,16,64", "sync: comma-separated concurrent writer counts")
+	fs.DurationVar(&c.duration, "duration", 5*time.Second, "sync: how long each writer count runs")
+	fs.StringVar(&c.ackAfter, "ack-after", "write", "the slave's --ack-after during the run")
 	fs.StringVar(&c.segment, "segment-size", "64MiB", "segment size")
 	fs.IntVar(&c.body, "body-size", 1024, "message body bytes")
 	fs.StringVar(&c.fsync, "fsync", "none", "the slave's --fsync policy during the run")
@@ -56,7 +65,29 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if !c.keep {
 		defer os.RemoveAll(dir)
 	}
-	return c.run(ctx, stdout, dir, total, seg)
+	switch c.mode {
+	case "catchup":
+		return c.run(ctx, stdout, dir, total, seg)
+	case "sync":
+		levels, err := parseInts(c.writers)
+		if err != nil {
+			return usageError{fmt.Errorf("--writers: %w", err)}
+		}
+		return c.benchSync(ctx, stdout, dir, seg, levels, c.duration)
+	}
+	return usageError{fmt.Errorf("bench: --mode %q: want catchup or sync", c.mode)}
+}
+
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("%q is not a positive count", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 func (c *benchCmd) run(ctx context.Context, out io.Writer, dir string, total, seg int64) error {
@@ -66,7 +97,7 @@ func (c *benchCmd) run(ctx context.Context, out io.Writer, dir string, total, se
 		return err
 	}
 	fmt.Fprintf(out, "prepared %.0f MiB of RocketMQ records in %d-byte segments\n", mib(end), seg)
-	rawTook, err := rawCopy(ctx, src, filepath.Join(dir, "rawcopy"))
+	rawTook, rawBytes, err := rawCopy(ctx, src, filepath.Join(dir, "rawcopy"))
 	if err != nil {
 		return fmt.Errorf("raw TCP copy: %w", err)
 	}
@@ -74,8 +105,9 @@ func (c *benchCmd) run(ctx context.Context, out io.Writer, dir string, total, se
 	if err != nil {
 		return err
 	}
-	rawRate, hsRate := mib(end)/rawTook.Seconds(), mib(end)/hsTook.Seconds()
-	fmt.Fprintf(out, "raw TCP copy (read files -> loopback TCP -> write files): %7.3fs  %7.1f MiB/s\n", rawTook.Seconds(), rawRate)
+	rawRate, hsRate := mib(rawBytes)/rawTook.Seconds(), mib(end)/hsTook.Seconds()
+	fmt.Fprintf(out, "raw TCP copy of the files (%.0f MiB: read -> loopback TCP -> write): %7.3fs  %7.1f MiB/s\n",
+		mib(rawBytes), rawTook.Seconds(), rawRate)
 	fmt.Fprintf(out, "hasidecar catch-up (master+slave processes, fsync=%s):    %7.3fs  %7.1f MiB/s  = %.2fx of raw\n",
 		c.fsync, hsTook.Seconds(), hsRate, hsRate/rawRate)
 	return nil

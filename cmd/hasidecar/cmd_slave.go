@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -13,6 +14,14 @@ import (
 	"github.com/hasidecar/hasidecar/applier"
 	"github.com/hasidecar/hasidecar/sidecar"
 )
+
+// refusedError exits with EX_CONFIG (78), which the systemd unit lists in
+// RestartPreventExitStatus: restarting cannot fix a refusal.
+type refusedError struct{ err error }
+
+func (e refusedError) Error() string { return e.err.Error() }
+func (e refusedError) Unwrap() error { return e.err }
+func (e refusedError) ExitCode() int { return 78 }
 
 type slaveCmd struct {
 	log      logFlags
@@ -38,6 +47,7 @@ func (c *slaveCmd) flags(stderr io.Writer) *flag.FlagSet {
 	fs.DurationVar(&c.cfg.Heartbeat, "heartbeat", 5*time.Second, "report the offset at least this often")
 	fs.DurationVar(&c.cfg.Housekeeping, "housekeeping", 20*time.Second, "drop a connection silent this long")
 	fs.DurationVar(&c.cfg.MaxBackoff, "max-backoff", 5*time.Second, "longest wait between reconnects")
+	fs.BoolVar(&c.cfg.StopOnRefusal, "exit-on-refusal", false, "exit (status 78) when the master refuses this slave for good, instead of retrying every --max-backoff")
 	return fs
 }
 
@@ -78,6 +88,9 @@ func runSlave(ctx context.Context, args []string, _, stderr io.Writer) error {
 		zap.Int64("end_offset", app.End()), zap.String("master", c.cfg.Master), zap.String("layout", lay.Info().String()))
 	s := sidecar.NewSlave(log.Named("slave"), c.cfg, lay, app)
 	runErr := s.Run(ctx)
+	if errors.Is(runErr, sidecar.ErrRefused) {
+		runErr = refusedError{runErr}
+	}
 	if err := app.Close(); err != nil {
 		log.Error("close slave directory", zap.Error(err))
 		if runErr == nil {

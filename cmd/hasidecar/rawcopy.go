@@ -15,19 +15,26 @@ import (
 
 // rawCopy is the benchmark's baseline: the same segment files read from
 // src, sent over one loopback TCP connection and written into dst, with no
-// protocol beyond a name and a length per file. It returns the elapsed time.
-func rawCopy(ctx context.Context, src, dst string) (time.Duration, error) {
+// protocol beyond a name and a length per file. It returns the elapsed time
+// and the bytes copied (whole files, zero tails included).
+func rawCopy(ctx context.Context, src, dst string) (time.Duration, int64, error) {
 	if err := os.MkdirAll(dst, 0o755); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer ln.Close()
 	names, err := listFiles(src)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
+	}
+	total := int64(0)
+	for _, n := range names {
+		if st, err := os.Stat(filepath.Join(src, n)); err == nil {
+			total += st.Size()
+		}
 	}
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -36,9 +43,9 @@ func rawCopy(ctx context.Context, src, dst string) (time.Duration, error) {
 	sendErr := rawSend(ctx, ln.Addr().String(), src, names)
 	wg.Wait()
 	if sendErr != nil {
-		return 0, sendErr
+		return 0, 0, sendErr
 	}
-	return time.Since(start), recvErr
+	return time.Since(start), total, recvErr
 }
 
 func listFiles(dir string) ([]string, error) {

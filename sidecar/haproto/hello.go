@@ -59,7 +59,21 @@ type HelloReply struct {
 	Layout  LayoutInfo `json:"layout"`
 	// Error is empty when the master accepts the slave.
 	Error string `json:"error,omitempty"`
+	// Retry is true when the refusal may pass by itself (the master is still
+	// starting); false when retrying cannot help (layout mismatch, diverged
+	// or too old a slave) and the slave should stop and say so.
+	Retry bool `json:"retry,omitempty"`
+	// Code classifies a refusal: "layout", "diverged", "reseed" or "unavailable".
+	Code string `json:"code,omitempty"`
 }
+
+// Refusal codes carried in HelloReply.Code.
+const (
+	CodeLayout      = "layout"
+	CodeDiverged    = "diverged"
+	CodeReseed      = "reseed"
+	CodeUnavailable = "unavailable"
+)
 
 // WriteHello sends the magic, length and JSON of h.
 func WriteHello(w io.Writer, h Hello) error {

@@ -1,0 +1,134 @@
+package sidecar
+
+import (
+	"context"
+	"net"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/zap/zaptest"
+
+	"github.com/hasidecar/hasidecar/applier"
+	"github.com/hasidecar/hasidecar/plugins/rocketmq"
+	"github.com/hasidecar/hasidecar/sidecar/ack"
+	"github.com/hasidecar/hasidecar/tailer"
+)
+
+const testSeg = 1 << 20
+
+func testLayout(t testing.TB, seg int64) *rocketmq.Layout {
+	l, err := rocketmq.New(rocketmq.Options{SegmentSize: seg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// writeRecords appends n records of body bytes with the built-in writer and
+// returns the end offset.
+func writeRecords(t testing.TB, dir string, seg int64, n, body int) int64 {
+	w, err := rocketmq.OpenWriter(nil, dir, rocketmq.WriterOptions{SegmentSize: seg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	b := make([]byte, body)
+	end := int64(0)
+	for i := 0; i < n; i++ {
+		b[i%body] = byte(i)
+		if end, err = w.Append(&rocketmq.Message{Topic: "t", Body: b}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return end
+}
+
+// testMaster is an in-process master over a real directory and a real
+// TCP listener on 127.0.0.1.
+type testMaster struct {
+	dir     string
+	addr    string
+	tail    *tailer.Tailer
+	tracker *ack.Tracker
+	m       *Master
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+func startMaster(t testing.TB, dir string, cfg MasterConfig) *testMaster {
+	log := zaptest.NewLogger(t)
+	lay := testLayout(t, testSeg)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm := &testMaster{dir: dir, addr: ln.Addr().String()}
+	tm.tail = tailer.New(log.Named("tailer"), dir, lay, tailer.Options{Settle: 5 * time.Millisecond})
+	tm.tracker = ack.NewTracker(log, ack.Policy{Kind: ack.Any}, 1<<40)
+	tm.m = NewMaster(log.Named("master"), cfg, lay, tm.tail, tm.tracker)
+	ctx, cancel := context.WithCancel(context.Background())
+	tm.cancel = cancel
+	tm.wg.Go(func() { tm.tail.Run(ctx) })
+	tm.wg.Go(func() { tm.m.Serve(ctx, ln) })
+	t.Cleanup(tm.stop)
+	return tm
+}
+
+func (tm *testMaster) stop() {
+	tm.cancel()
+	tm.wg.Wait()
+}
+
+// testSlave is an in-process slave over a real applier.
+type testSlave struct {
+	s      *Slave
+	app    *applier.Applier
+	cancel context.CancelFunc
+	done   chan error
+	once   sync.Once
+	err    error
+}
+
+func startSlave(t testing.TB, dir string, seg int64, cfg SlaveConfig) *testSlave {
+	log := zaptest.NewLogger(t)
+	lay := testLayout(t, seg)
+	app, err := applier.Open(log.Named("applier"), dir, dir+".state", lay, applier.Options{Sync: applier.SyncNone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.MinBackoff, cfg.MaxBackoff = 10*time.Millisecond, 100*time.Millisecond
+	cfg.StopOnRefusal = true
+	ts := &testSlave{app: app, done: make(chan error, 1), s: NewSlave(log.Named("slave"), cfg, lay, app)}
+	ctx, cancel := context.WithCancel(context.Background())
+	ts.cancel = cancel
+	go func() { ts.done <- ts.s.Run(ctx) }()
+	t.Cleanup(func() { ts.stop(); app.Close() })
+	return ts
+}
+
+func (ts *testSlave) stop() error {
+	ts.once.Do(func() {
+		ts.cancel()
+		ts.err = <-ts.done
+	})
+	return ts.err
+}
+
+// eventually polls cond until it holds or d passes.
+func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(5 * time.Millisecond) // poll interval
+	}
+}
+
+func tempDirs(t testing.TB) (string, string) {
+	d := t.TempDir()
+	return filepath.Join(d, "master"), filepath.Join(d, "slave")
+}

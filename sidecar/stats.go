@@ -1,0 +1,49 @@
+package sidecar
+
+import "time"
+
+// SlaveConnStats is the master's view of one slave connection.
+type SlaveConnStats struct {
+	ID          string
+	Addr        string
+	Sent        int64 // end of the bytes handed to the socket
+	Acked       int64 // last acknowledged offset
+	BytesSent   int64 // body bytes sent on this connection
+	FramesSent  int64 // frames sent on this connection, heartbeats included
+	ConnectedAt time.Time
+	LastAckAt   time.Time
+}
+
+// MasterStats is a point-in-time view of the master, for status and metrics.
+type MasterStats struct {
+	End         int64 // the tailer's published safe end
+	Oldest      int64 // start of the oldest segment served
+	Segments    int
+	Slaves      []SlaveConnStats
+	Connections int64 // slave connections accepted since start
+	Refused     int64 // connections refused (cap, allow-list, bad first report, ...)
+}
+
+// SlaveState names what a slave is doing.
+type SlaveState string
+
+const (
+	SlaveConnecting  SlaveState = "connecting"
+	SlaveStreaming   SlaveState = "streaming"
+	SlaveRefused     SlaveState = "refused"      // layout mismatch or diverged; stopped
+	SlaveNeedsReseed SlaveState = "needs-reseed" // the master no longer has its next offset
+	SlaveWriteFailed SlaveState = "write-failed" // local write error; retrying
+)
+
+// SlaveStats is a point-in-time view of a slave, for status and metrics.
+type SlaveStats struct {
+	State      SlaveState
+	Master     string
+	Received   int64 // end of the bytes received (= written: frames are applied as they arrive)
+	Written    int64 // applier's End
+	Synced     int64 // applier's Synced: fsynced and checkpointed
+	Acked      int64 // last offset reported to the master
+	Reconnects int64 // sessions started after the first
+	LastError  string
+	Since      time.Time // when State was entered
+}
