@@ -124,11 +124,11 @@ func NewSlave(log *zap.Logger, cfg SlaveConfig, layout plugins.Layout, app *appl
 // Run connects, replicates and reconnects with capped back-off until ctx
 // ends (nil) or the master refuses this slave for good (ErrRefused).
 func (s *Slave) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	defer wg.Wait() // runs after cancel: defers are last in, first out
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var wg sync.WaitGroup
 	wg.Go(func() { s.syncLoop(ctx) })
-	defer wg.Wait()
 	bo := newBackoff(s.cfg.MinBackoff, s.cfg.MaxBackoff)
 	for n := 0; ctx.Err() == nil; n++ {
 		if n > 0 {
