@@ -71,3 +71,7 @@ func drain(t testing.TB, tl *Tailer, from, to int64, max int) []byte {
 	}
 	return out.Bytes()
 }
+
+func contextWithTimeout(t testing.TB) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(t.Context(), 10*time.Second)
+}

@@ -91,9 +91,9 @@ func (l *testLayout) walk(f *os.File, start, from, limit int64) (plugins.Scan, e
 		}
 		last, pos = pos, pos+total
 	}
-	full := pos == l.size
+	full := l.size-pos < hdrSize // no room left for any record: sealed
 	if full {
-		last = pos
+		pos, last = l.size, l.size
 	}
 	return plugins.Scan{End: start + pos, Stable: start + last, Full: full}, nil
 }
@@ -199,7 +199,8 @@ func (w *mmapWriter) Append(payload []byte) int64 {
 	}
 	copy(w.m[w.pos-w.seg:], r)
 	w.pos += int64(len(r))
-	if w.pos == w.seg+size {
+	if w.seg+size-w.pos < hdrSize {
+		w.pos = w.seg + size
 		_ = w.m.Unmap()
 		w.open(w.pos)
 	}
