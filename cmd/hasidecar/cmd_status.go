@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hasidecar/hasidecar/sidecar/ack"
+	"github.com/hasidecar/hasidecar/sidecar/ackclient"
+)
+
+// runStatus prints the master's end, policy, committed offset and each
+// slave's progress, as a table or (--json) as one JSON document.
+func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	socket := fs.String("socket", "", "the master's ack socket (--ack-socket of hasidecar master)")
+	asJSON := fs.Bool("json", false, "print JSON instead of a table")
+	timeout := fs.Duration("timeout", 5*time.Second, "how long to wait for the master's answer")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *socket == "" {
+		return usageError{errors.New("status: --socket is required")}
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	cl, err := ackclient.Dial(ctx, *socket)
+	if err != nil {
+		return waitExit{waitCodeError, err}
+	}
+	defer cl.Close()
+	snap, err := cl.Query(ctx)
+	if err != nil {
+		return waitExit{waitCodeError, err}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(statusJSON(snap))
+	}
+	return printStatus(stdout, snap, time.Now())
+}
+
+// statusSlave adds the lag to a slave's state for JSON readers.
+type statusSlave struct {
+	ack.SlaveState
+	Lag int64 `json:"lag"`
+}
+
+type statusDoc struct {
+	ack.Snapshot
+	Slaves []statusSlave `json:"slaves"`
+}
+
+func statusJSON(s ack.Snapshot) statusDoc {
+	d := statusDoc{Snapshot: s, Slaves: make([]statusSlave, 0, len(s.Slaves))}
+	for _, sl := range s.Slaves {
+		d.Slaves = append(d.Slaves, statusSlave{SlaveState: sl, Lag: max(0, s.MasterEnd-sl.Acked)})
+	}
+	return d
+}
+
+func printStatus(w io.Writer, s ack.Snapshot, now time.Time) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "master end\t%d\n", s.MasterEnd)
+	fmt.Fprintf(tw, "policy\t%s\n", s.Policy)
+	fmt.Fprintf(tw, "committed\t%d\n", s.Committed)
+	fmt.Fprintf(tw, "fallbehind max\t%d\n", s.FallbehindMax)
+	fmt.Fprintf(tw, "slaves\t%d\n\n", len(s.Slaves))
+	if len(s.Slaves) > 0 {
+		fmt.Fprintln(tw, "ID\tADDR\tSENT\tACKED\tLAG BYTES\tCONNECTED SINCE")
+		for _, sl := range s.Slaves {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s (%s)\n", sl.ID, sl.Addr, sl.Sent, sl.Acked,
+				max(0, s.MasterEnd-sl.Acked), sl.ConnectedAt.Format(time.RFC3339),
+				now.Sub(sl.ConnectedAt).Truncate(time.Second))
+		}
+	}
+	return tw.Flush()
+}
