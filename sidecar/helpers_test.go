@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/hasidecar/hasidecar/applier"
@@ -58,8 +59,19 @@ type testMaster struct {
 }
 
 func startMaster(t testing.TB, dir string, cfg MasterConfig) *testMaster {
+	return startMasterCfg(t, dir, testSeg, cfg)
+}
+
+func startMasterSeg(t testing.TB, dir string, seg int64) *testMaster {
+	return startMasterCfg(t, dir, seg, MasterConfig{})
+}
+
+func startMasterCfg(t testing.TB, dir string, seg int64, cfg MasterConfig) *testMaster {
 	log := zaptest.NewLogger(t)
-	lay := testLayout(t, testSeg)
+	if _, ok := t.(*testing.B); ok {
+		log = zap.NewNop()
+	}
+	lay := testLayout(t, seg)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -93,6 +105,9 @@ type testSlave struct {
 
 func startSlave(t testing.TB, dir string, seg int64, cfg SlaveConfig) *testSlave {
 	log := zaptest.NewLogger(t)
+	if _, ok := t.(*testing.B); ok {
+		log = zap.NewNop()
+	}
 	lay := testLayout(t, seg)
 	app, err := applier.Open(log.Named("applier"), dir, dir+".state", lay, applier.Options{Sync: applier.SyncNone})
 	if err != nil {
