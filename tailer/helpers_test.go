@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"go.uber.org/zap/zaptest"
+
+	"github.com/hasidecar/hasidecar/plugins"
 )
 
 // fastOpts keeps tests quick: a short poll and settle.
@@ -14,7 +16,7 @@ var fastOpts = Options{PollMin: time.Millisecond, PollMax: 5 * time.Millisecond,
 
 // startTailer runs a Tailer until the test ends and checks that Run
 // returned nil.
-func startTailer(t testing.TB, dir string, l *testLayout, opts Options) *Tailer {
+func startTailer(t testing.TB, dir string, l plugins.Layout, opts Options) *Tailer {
 	t.Helper()
 	tl := New(zaptest.NewLogger(t), dir, l, opts)
 	ctx, cancel := context.WithCancel(context.Background())
