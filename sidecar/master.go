@@ -46,6 +46,7 @@ type MasterConfig struct {
 	Initial      InitialRule
 	ReportGrace  time.Duration // wait this long for the end to reach a slave's report; default 3s
 	MaxSlaves    int           // 0: unlimited
+	GapLog       time.Duration // log each slave's gap this often while slaves are connected; default 60s
 }
 
 func (c *MasterConfig) defaults() {
@@ -61,6 +62,9 @@ func (c *MasterConfig) defaults() {
 	}
 	if c.ReportGrace <= 0 {
 		c.ReportGrace = 3 * time.Second
+	}
+	if c.GapLog <= 0 {
+		c.GapLog = time.Minute
 	}
 }
 
@@ -99,6 +103,7 @@ func (m *Master) Serve(ctx context.Context, ln net.Listener) error {
 	defer cancel()
 	var wg sync.WaitGroup
 	wg.Go(func() { m.followEnd(ctx) })
+	wg.Go(func() { m.logGaps(ctx) })
 	wg.Go(func() {
 		<-ctx.Done()
 		ln.Close()
@@ -161,6 +166,26 @@ func (m *Master) followEnd(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-ch:
+		}
+	}
+}
+
+// logGaps logs, every GapLog and only while slaves are connected, one line
+// per slave with its acknowledged offset, the master's end and the gap, as
+// RocketMQ's master does every minute.
+func (m *Master) logGaps(ctx context.Context) {
+	t := time.NewTicker(m.cfg.GapLog)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		st := m.Stats()
+		for _, s := range st.Slaves {
+			m.log.Info("slave replication gap", zap.String("slave", s.ID), zap.Int64("acked_offset", s.Acked),
+				zap.Int64("master_end", st.End), zap.Int64("gap_bytes", st.End-s.Acked))
 		}
 	}
 }

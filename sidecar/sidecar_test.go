@@ -2,8 +2,16 @@ package sidecar
 
 import (
 	"bytes"
+	"context"
+	"sync"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
 	"encoding/binary"
 	"errors"
+	"github.com/hasidecar/hasidecar/sidecar/ack"
+	"github.com/hasidecar/hasidecar/tailer"
 	"io"
 	"net"
 	"os"
@@ -230,4 +238,35 @@ func TestSlaveRefusedWhenDiverged(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("diverged slave was not refused")
 	}
+}
+
+func TestMasterLogsGapPerSlave(t *testing.T) {
+	mdir, sdir := tempDirs(t)
+	end := writeRecords(t, mdir, testSeg, 100, 100)
+	core, logs := observer.New(zap.InfoLevel)
+	lay := testLayout(t, testSeg)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl := tailer.New(nil, mdir, lay, tailer.Options{Settle: time.Millisecond})
+	tr := ack.NewTracker(nil, ack.Policy{Kind: ack.Any}, 1<<30)
+	m := NewMaster(zap.New(core), MasterConfig{GapLog: 50 * time.Millisecond}, lay, tl, tr)
+	ctx, cancel := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	wg.Go(func() { tl.Run(ctx) })
+	wg.Go(func() { m.Serve(ctx, ln) })
+	defer func() { cancel(); wg.Wait() }()
+	if logs.FilterMessage("slave replication gap").Len() != 0 {
+		t.Fatal("gap logged with no slave")
+	}
+	startSlave(t, sdir, testSeg, SlaveConfig{Master: ln.Addr().String()})
+	eventually(t, 10*time.Second, "a gap line at the end", func() bool {
+		for _, e := range logs.FilterMessage("slave replication gap").All() {
+			if e.ContextMap()["gap_bytes"] == int64(0) && e.ContextMap()["master_end"] == end {
+				return true
+			}
+		}
+		return false
+	})
 }

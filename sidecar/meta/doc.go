@@ -1,0 +1,92 @@
+// Package meta mirrors a broker's small metadata files (RocketMQ's store
+// config/ directory: topics.json, consumerOffset.json, delayOffset.json,
+// subscriptionGroup.json, ...) from the master host to a slave host, so that
+// the slave holds everything a broker needs after a failover, not only the
+// commit log.
+//
+// The files travel on connections of their own to the master's HA port, never
+// inside the classic HA protocol (real RocketMQ slaves must keep
+// understanding that one). The master's accept loop reads the first 8 bytes
+// of every connection; MetaMagic routes it to Server.ServeConn. The Client
+// dials through a function its owner provides, so the replication link's
+// security options (TLS, allow-lists) apply to it unchanged.
+//
+// # Contract
+//
+// The server lists the entries of Dir whose base name matches one of the
+// Include patterns (filepath.Match; default "*.json") and is a valid name: not
+// empty, at most 255 bytes, no "/", no NUL, not ".." and no leading "."
+// (temporary files are dot files, so they are never listed). Only regular
+// files have content; a directory, FIFO, dangling symlink or a symlink that
+// escapes Dir is listed with an error status, as is a file larger than
+// MaxFileSize. Subdirectories are never descended into.
+//
+// A file is read so that it never arrives torn: fstat, read it whole, fstat
+// again, stat the name again (a rename over it changes the inode), read it a
+// second time and compare hashes. Size, mtime, ctime, inode and device must
+// not change and both reads must agree; otherwise the read is retried a few
+// times with a short pause, and the file is reported "unstable" for this
+// round if it never settles.
+//
+// The client replaces each file whose content differs from its local copy
+// atomically: it writes ".<name>.tmp-<random>" in Dir, fsyncs it, renames it
+// over <name> and fsyncs Dir. A file whose content is unchanged is not
+// rewritten (its mtime stays). A local file that vanished from the master's
+// listing is removed only with ClientOptions.Delete. Local files that do not
+// match Include are never touched; the one exception is the client's own
+// leftover temporary files (".<name>.tmp-<16 hex digits>" for an included
+// name) from a crash, which it removes. One bad file never stops the others:
+// each is one log line (file, reason) and one entry of Result.Failed.
+//
+// # Wire protocol, version 1
+//
+// All integers are big-endian. The client opens a TCP connection and sends
+//
+//	magic int64   MetaMagic, the bytes "\xffHASIMD1" (the '1' is the version)
+//
+// As an HA offset report it would be negative, which no RocketMQ slave
+// sends; the sidecar's replication hello uses "\xffHASIDE1". Then both
+// directions carry frames:
+//
+//	type    uint8
+//	length  uint32          payload bytes that follow
+//	payload [length]byte
+//
+// Requests (client -> server); a request payload over 255 bytes is an error:
+//
+//	0x01 LIST   empty payload                         -> MANIFEST or ERROR
+//	0x02 GET    payload: the file name (1..255 bytes)  -> CONTENT or ERROR
+//
+// The client sends one LIST, then one GET per file it wants, one at a time,
+// and closes the connection. The server closes a connection idle for 30 s.
+//
+// Responses (server -> client):
+//
+//	0x81 MANIFEST  count uint32 (<= MaxEntries), then count entries sorted by name:
+//	                 name_len   uint8, name [name_len]byte
+//	                 status     uint8      (see below)
+//	                 size       int64      bytes; 0 when unknown
+//	                 mtime_ns   int64      Unix nanoseconds; 0 when unknown
+//	                 sha256     [32]byte   of the content; zero unless status is OK
+//	                 reason_len uint8, reason [reason_len]byte   empty when status is OK
+//	               (payload <= MaxManifest bytes)
+//	0x82 CONTENT   name_len uint8, name [name_len]byte   the name that was asked for
+//	               status     uint8
+//	               mtime_ns   int64
+//	               sha256     [32]byte    of data
+//	               reason_len uint8, reason [reason_len]byte
+//	               data       [rest]byte  the whole file when status is OK, else empty
+//	               (payload <= the client's MaxFileSize + 300 bytes)
+//	0xFF ERROR     reason [length]byte (<= 1024): the request failed as a whole
+//	               (directory unreadable, too many files, malformed request);
+//	               the server closes the connection after it.
+//
+// Status codes: 0 OK, 1 VANISHED (gone between listing and reading),
+// 2 UNREADABLE (not a regular file, permission, I/O error, escaping
+// symlink), 3 TOO_LARGE (over the server's MaxFileSize), 4 UNSTABLE (kept
+// changing while read), 5 BAD_NAME (a GET for a name the server would not
+// list). A client checks the sha256 of every data it receives against the
+// header and refuses any frame longer than its own bounds before reading it,
+// so a hostile or broken server costs at most one bounded allocation and
+// never leaves a file written.
+package meta

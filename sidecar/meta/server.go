@@ -1,0 +1,179 @@
+package meta
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"slices"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// idleTimeout closes a connection that sends no request this long, and
+// bounds each response write.
+const idleTimeout = 30 * time.Second
+
+// ServerOptions configures a Server. Zero values take the defaults.
+type ServerOptions struct {
+	Dir         string   // the directory whose files are mirrored
+	Include     []string // glob patterns on base names; default {"*.json"}
+	MaxFileSize int64    // bytes; default 16 MiB
+}
+
+// Server answers meta connections on the master. It holds no goroutine of
+// its own: each ServeConn runs on its caller's goroutine.
+type Server struct {
+	log *zap.Logger
+	dir string
+	inc matcher
+	max int64
+}
+
+// NewServer builds a Server. A malformed Include pattern matches nothing
+// and is logged; CheckPatterns reports it up front.
+func NewServer(log *zap.Logger, opts ServerOptions) *Server {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	if err := CheckPatterns(opts.Include); err != nil {
+		log.Error("meta server include pattern", zap.Error(err))
+	}
+	if opts.MaxFileSize <= 0 {
+		opts.MaxFileSize = DefaultMaxFileSize
+	}
+	return &Server{log: log, dir: opts.Dir, inc: newMatcher(opts.Include), max: opts.MaxFileSize}
+}
+
+// ServeConn serves one connection whose magic was already read, until the
+// client closes it, it idles, it misbehaves or ctx ends. It closes conn.
+func (s *Server) ServeConn(ctx context.Context, conn net.Conn) {
+	defer conn.Close()
+	// A past deadline unblocks any read or write at once when ctx ends.
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	log := s.log.With(zap.String("remote", conn.RemoteAddr().String()))
+	br := bufio.NewReader(conn)
+	for {
+		_ = conn.SetReadDeadline(time.Now().Add(idleTimeout))
+		typ, p, err := readFrame(br, maxRequest)
+		if err == nil {
+			err = s.answer(ctx, conn, typ, p)
+		}
+		if err != nil {
+			s.closing(log, conn, err)
+			return
+		}
+	}
+}
+
+// closing logs why a connection ends, and tells a client that broke the
+// protocol what it did wrong.
+func (s *Server) closing(log *zap.Logger, conn net.Conn, err error) {
+	switch {
+	case errors.Is(err, io.EOF):
+		return
+	case errors.Is(err, ErrProtocol), errors.Is(err, ErrBadName):
+		_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
+		_ = writeFrame(conn, typeError, []byte(clip(err.Error(), maxError)))
+	}
+	log.Warn("meta connection closed", zap.Error(err))
+}
+
+// answer handles one request.
+func (s *Server) answer(ctx context.Context, conn net.Conn, typ uint8, p []byte) error {
+	get, name, err := DecodeRequest(typ, p)
+	if err != nil {
+		return err
+	}
+	var rtyp uint8
+	var payload []byte
+	if get {
+		rtyp, payload = typeContent, EncodeContent(s.get(ctx, name))
+	} else if entries, err := s.list(ctx); err != nil {
+		s.log.Warn("meta list", zap.String("path", s.dir), zap.Error(err))
+		rtyp, payload = typeError, []byte(clip(err.Error(), maxError))
+	} else {
+		rtyp, payload = typeManifest, EncodeManifest(entries)
+	}
+	_ = conn.SetWriteDeadline(time.Now().Add(idleTimeout))
+	if err := writeFrame(conn, rtyp, payload); err != nil {
+		return fmt.Errorf("write response: %w", err)
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return nil
+}
+
+// list builds the manifest of Dir.
+func (s *Server) list(ctx context.Context) ([]Entry, error) {
+	root, err := os.OpenRoot(s.dir)
+	if err != nil {
+		return nil, fmt.Errorf("open dir %s: %w", s.dir, err)
+	}
+	defer root.Close()
+	names, err := s.names(root)
+	if err != nil {
+		return nil, err
+	}
+	entries := make([]Entry, 0, len(names))
+	for _, name := range names {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		entries = append(entries, s.entry(ctx, root, name))
+	}
+	return entries, nil
+}
+
+// names lists the included names of the directory, sorted.
+func (s *Server) names(root *os.Root) ([]string, error) {
+	d, err := root.Open(".")
+	if err != nil {
+		return nil, fmt.Errorf("open dir %s: %w", s.dir, err)
+	}
+	defer d.Close()
+	all, err := d.Readdirnames(-1)
+	if err != nil {
+		return nil, fmt.Errorf("read dir %s: %w", s.dir, err)
+	}
+	names := slices.DeleteFunc(all, func(n string) bool { return !s.inc.match(n) })
+	if len(names) > MaxEntries {
+		return nil, fmt.Errorf("list dir %s: %d files over %d", s.dir, len(names), MaxEntries)
+	}
+	slices.Sort(names)
+	return names, nil
+}
+
+// entry reads one file for the manifest.
+func (s *Server) entry(ctx context.Context, root *os.Root, name string) Entry {
+	r, err := readStable(ctx, root, name, s.max)
+	if err != nil {
+		s.log.Debug("meta file not listed with content", zap.String("file", name), zap.Error(err))
+		return Entry{Name: name, Status: statusOf(err), Size: r.snap.size, Reason: err.Error()}
+	}
+	return Entry{Name: name, Size: r.snap.size, MtimeNs: r.snap.mtimeNs, Sum: r.sum}
+}
+
+// get reads one file for a GET.
+func (s *Server) get(ctx context.Context, name string) Content {
+	if !s.inc.match(name) {
+		return Content{Name: name, Status: StatusBadName, Reason: "name not included"}
+	}
+	root, err := os.OpenRoot(s.dir)
+	if err != nil {
+		return Content{Name: name, Status: StatusUnreadable, Reason: err.Error()}
+	}
+	defer root.Close()
+	r, err := readStable(ctx, root, name, s.max)
+	if err != nil {
+		s.log.Debug("meta file not served", zap.String("file", name), zap.Error(err))
+		return Content{Name: name, Status: statusOf(err), Reason: err.Error()}
+	}
+	return Content{Name: name, MtimeNs: r.snap.mtimeNs, Sum: r.sum, Data: r.data}
+}
