@@ -7,7 +7,6 @@ import (
 	"net"
 	"time"
 
-
 	"github.com/hasidecar/hasidecar/sidecar/haproto"
 	"github.com/hasidecar/hasidecar/tailer"
 )
