@@ -18,7 +18,7 @@ func Stopping(log *zap.Logger) { send(log, daemon.SdNotifyStopping) }
 // Reloading tells systemd that a configuration reload started; systemd
 // requires the monotonic timestamp with it. Send Ready when it is done.
 func Reloading(log *zap.Logger) {
-	send(log, daemon.SdNotifyReloading+"\n"+daemon.SdNotifyMonotonicUsec())
+	send(log, daemon.SdNotifyReloading+"\n"+strings.TrimSpace(daemon.SdNotifyMonotonicUsec()))
 }
 
 // Status sets the one-line status systemctl shows (STATUS=text). Newlines
