@@ -4,7 +4,6 @@ import (
 	"container/heap"
 	"fmt"
 	"slices"
-	"sort"
 	"sync"
 	"time"
 
@@ -136,8 +135,8 @@ func (t *Tracker) committedLocked() int64 {
 	case All:
 		return slices.Min(acks)
 	case Quorum:
-		sort.Slice(acks, func(i, j int) bool { return acks[i] > acks[j] })
-		return acks[t.policy.N-1]
+		slices.Sort(acks) // no allocation, unlike sort.Slice
+		return acks[len(acks)-t.policy.N]
 	}
 	return -1
 }
