@@ -1,7 +1,9 @@
 package applier
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -280,5 +282,38 @@ func TestSegmentPathOccupied(t *testing.T) {
 			}
 			sameDir(t, src, dst)
 		})
+	}
+}
+
+// TestConcurrentReaders: the slave's ack and status paths read End and
+// Synced and drive MaybeSync while the network loop applies.
+func TestConcurrentReaders(t *testing.T) {
+	_, dst, state := dirs(t)
+	a := openT(t, dst, state, newTestLayout(seg, true), Options{Sync: SyncInterval, Interval: time.Nanosecond})
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		for ctx.Err() == nil && err == nil {
+			if s, e := a.Synced(), a.End(); s > e {
+				err = fmt.Errorf("synced %d > end %d", s, e)
+			}
+			if e := a.MaybeSync(time.Now()); e != nil && !errors.Is(e, ErrClosed) {
+				err = e
+			}
+		}
+		done <- err
+	}()
+	stream(t, a, 0, 3*seg, 1000)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if a.Synced() != 3*seg {
+		t.Fatalf("synced %d", a.Synced())
 	}
 }

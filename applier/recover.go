@@ -1,6 +1,7 @@
 package applier
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -32,6 +33,7 @@ func (a *Applier) recover() (state, error) {
 	if err != nil {
 		return state{}, err
 	}
+	seq := st.Seq // later writes must outnumber the slot read
 	switch {
 	case found && st.End > 0:
 		if a.ckpt, err = openCheckpoint(a.stateDir, st); err != nil {
@@ -48,7 +50,7 @@ func (a *Applier) recover() (state, error) {
 	default:
 		st = state{}
 	}
-	st.Info = a.info
+	st.Info, st.Seq = a.info, seq
 	if found {
 		if a.ckpt, err = openCheckpoint(a.stateDir, st); err == nil {
 			err = a.ckpt.write(st)
@@ -74,7 +76,7 @@ func (a *Applier) listSegments() ([]segEntry, error) {
 			segs = append(segs, segEntry{start: start, path: a.segPath(start)})
 		}
 	}
-	slices.SortFunc(segs, func(x, y segEntry) int { return int(min(max(x.start-y.start, -1), 1)) })
+	slices.SortFunc(segs, func(x, y segEntry) int { return cmp.Compare(x.start, y.start) })
 	return segs, nil
 }
 

@@ -211,14 +211,28 @@ func TestScanWithoutCheckpoint(t *testing.T) {
 // validates.
 func TestUnsyncedFirstChunks(t *testing.T) {
 	l := newTestLayout(seg, true)
-	_, dst, state := dirs(t)
-	a := openT(t, dst, state, l, Options{Sync: SyncNone})
+	_, dst, stDir := dirs(t)
+	// An empty checkpoint whose only valid slot has a high sequence number:
+	// the scan's checkpoint must outnumber it.
+	if err := os.MkdirAll(stDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	file := make([]byte, checkpointSize)
+	encodeSlot(file, state{Seq: 10, Info: l.info})
+	if err := os.WriteFile(filepath.Join(stDir, CheckpointName), file, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a := openT(t, dst, stDir, l, Options{Sync: SyncNone})
 	stream(t, a, 0, 5000, 1000)
 	a.crash()
-	b := openT(t, dst, state, l, Options{Sync: SyncNone})
+	b := openT(t, dst, stDir, l, Options{Sync: SyncNone})
 	defer b.Close()
 	if b.End() != 5000 || b.Synced() != 5000 {
 		t.Fatalf("end %d synced %d", b.End(), b.Synced())
+	}
+	st, _, err := readCheckpoint(stDir)
+	if err != nil || st.End != 5000 {
+		t.Fatalf("checkpoint after the scan: %+v, %v", st, err)
 	}
 }
 
