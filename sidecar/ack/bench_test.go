@@ -60,7 +60,10 @@ func benchClient(b *testing.B) *ackclient.Client {
 	path := filepath.Join(b.TempDir(), "ack.sock")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); ack.NewServer(zap.NewNop(), ack.ServerOptions{Path: path}, tr, nil).Run(ctx) }()
+	go func() {
+		defer close(done)
+		ack.NewServer(zap.NewNop(), ack.ServerOptions{Path: path}, tr, nil).Run(ctx)
+	}()
 	var c *ackclient.Client
 	var err error
 	for range 5000 { // the server is listening within a few ms

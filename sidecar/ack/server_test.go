@@ -50,7 +50,14 @@ func startServer(t *testing.T, tr *ack.Tracker, opts ack.ServerOptions, h ack.Hi
 			t.Errorf("socket file left after shutdown: %v", err)
 		}
 	})
-	poll(t, func() bool { c, err := net.Dial("unix", opts.Path); ok := err == nil; if ok { c.Close() }; return ok })
+	poll(t, func() bool {
+		c, err := net.Dial("unix", opts.Path)
+		ok := err == nil
+		if ok {
+			c.Close()
+		}
+		return ok
+	})
 	return opts.Path
 }
 
