@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/hasidecar/hasidecar/plugins"
@@ -18,7 +19,12 @@ var fastOpts = Options{PollMin: time.Millisecond, PollMax: 5 * time.Millisecond,
 // returned nil.
 func startTailer(t testing.TB, dir string, l plugins.Layout, opts Options) *Tailer {
 	t.Helper()
-	tl := New(zaptest.NewLogger(t), dir, l, opts)
+	return startTailerLog(t, zaptest.NewLogger(t), dir, l, opts)
+}
+
+func startTailerLog(t testing.TB, log *zap.Logger, dir string, l plugins.Layout, opts Options) *Tailer {
+	t.Helper()
+	tl := New(log, dir, l, opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- tl.Run(ctx) }()

@@ -166,7 +166,10 @@ func (t *Tailer) Read(off int64, max int) (Chunk, error) {
 	if s == nil || s.m == nil {
 		return Chunk{}, &OffsetError{Op: "read", Offset: off, Oldest: st.Oldest, End: st.End, Err: ErrGone}
 	}
-	hi := min(off+int64(max), st.End, start+t.info.SegmentSize, start+s.m.size())
+	hi := min(st.End, start+t.info.SegmentSize, start+s.m.size())
+	if int64(max) < hi-off { // compared as a length: off+max may overflow
+		hi = off + int64(max)
+	}
 	if hi <= off {
 		// The mapping is shorter than End: the file shrank under us (logged
 		// by the loop). Serve nothing rather than touch pages past EOF.
