@@ -24,9 +24,14 @@
 // A file is read so that it never arrives torn: fstat, read it whole, fstat
 // again, stat the name again (a rename over it changes the inode), read it a
 // second time and compare hashes. Size, mtime, ctime, inode and device must
-// not change and both reads must agree; otherwise the read is retried a few
-// times with a short pause, and the file is reported "unstable" for this
-// round if it never settles.
+// not change and both reads must agree. Those checks cannot see a rewrite
+// that is merely paused (a writer that truncated the file and has not
+// written it yet leaves an empty file that looks stable), so the file must
+// also have been left alone for 100 ms (its mtime and ctime; kernel
+// timestamps move in ticks of up to 10 ms). Otherwise the read is retried
+// a few times (about half a second in all), and the file is reported
+// "unstable" for this round if it never settles. A writer pausing longer
+// than that in the middle of a rewrite cannot be told from a finished one.
 //
 // The client replaces each file whose content differs from its local copy
 // atomically: it writes ".<name>.tmp-<random>" in Dir, fsyncs it, renames it
