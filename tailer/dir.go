@@ -128,6 +128,7 @@ func (t *Tailer) dropSegment(s *segment) {
 		m.release()
 	}
 	t.loop.removed[s.start] = true
+	delete(t.loop.short, s.start)
 	if t.loop.cur.start == s.start {
 		t.loop.cur = cursor{start: -1}
 	}
@@ -153,7 +154,18 @@ func (t *Tailer) remap(s *segment) error {
 	t.mu.Lock()
 	old := s.m
 	s.m, s.fi = m, fi
+	if old != nil && !t.closed {
+		// More bytes may be readable below End without State changing: wake
+		// readers that got an empty chunk there.
+		close(t.changed)
+		t.changed = make(chan struct{})
+	}
 	t.mu.Unlock()
+	if m.size() < t.info.SegmentSize {
+		t.loop.short[s.start] = true
+	} else {
+		delete(t.loop.short, s.start)
+	}
 	if old != nil {
 		old.release()
 	}

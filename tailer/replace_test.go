@@ -88,7 +88,11 @@ func TestSegmentReappears(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitState(t, tl, 5*time.Second, "oldest moves up", func(s State) bool { return s.Oldest == 1024 })
-	if err := os.WriteFile(path, data, 0o644); err != nil {
+	tmp := filepath.Join(dir, "restore.tmp")
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
 		t.Fatal(err)
 	}
 	waitState(t, tl, 5*time.Second, "segment back", func(s State) bool { return s.Oldest == 0 && s.Segments == 2 })

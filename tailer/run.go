@@ -20,6 +20,7 @@ type loopState struct {
 	listNeeded bool              // a full directory listing is due
 	anchored   bool              // End has been placed on a segment at least once
 	removed    map[int64]bool    // starts of segments seen deleted, to spot reappearing ones
+	short      map[int64]bool    // segments mapped for less than SegmentSize: refreshed every step
 	warned     map[string]bool   // names already warned about (misaligned, duplicate)
 	cur        cursor
 	limit      limiter
@@ -61,6 +62,7 @@ func (t *Tailer) Run(ctx context.Context) error {
 	t.loop = loopState{
 		listNeeded: true,
 		removed:    make(map[int64]bool),
+		short:      make(map[int64]bool),
 		warned:     make(map[string]bool),
 		limit:      limiter{every: 10 * time.Second, last: make(map[string]time.Time)},
 	}
@@ -127,6 +129,7 @@ func (t *Tailer) step(now time.Time) (active bool, due time.Duration) {
 	if !t.state.DirExists {
 		return false, 0
 	}
+	t.refreshShort()
 	return t.tail(now)
 }
 
@@ -135,6 +138,17 @@ func (t *Tailer) watchChans() (chan fsnotify.Event, chan error) {
 		return nil, nil
 	}
 	return t.loop.watcher.Events, t.loop.watcher.Errors
+}
+
+// refreshShort remaps segments other than the live one whose file was
+// still growing when mapped (a segment copied in, or restored, below End):
+// without it Read would serve nothing there until the next listing.
+func (t *Tailer) refreshShort() {
+	for start := range t.loop.short {
+		if s := t.segs[start]; s != nil && start != t.loop.cur.start {
+			t.refresh(s)
+		}
+	}
 }
 
 // ensureWatch starts watching the directory once it exists. A directory

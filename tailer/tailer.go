@@ -122,9 +122,10 @@ func (t *Tailer) State() State {
 	return t.state
 }
 
-// Changed returns a channel closed at the next change of State. Take it
-// before reading State so that a change in between is not missed. After Run
-// returns, the channel is already closed.
+// Changed returns a channel closed at the next change of State (and, rarely,
+// when a segment below End was remapped and Read can return more than an
+// empty chunk there). Take it before reading State or calling Read so that a
+// change in between is not missed. After Run returns it is closed.
 func (t *Tailer) Changed() <-chan struct{} {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
