@@ -18,7 +18,7 @@ import (
 // listen starts a TCP listener on 127.0.0.1 whose every accepted connection
 // is handed to handle on its own goroutine; all of them end with the test.
 // It returns a dial function for ClientOptions.Dial.
-func listen(t *testing.T, handle func(ctx context.Context, conn net.Conn)) func(context.Context) (net.Conn, error) {
+func listen(t testing.TB, handle func(ctx context.Context, conn net.Conn)) func(context.Context) (net.Conn, error) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -49,7 +49,7 @@ func listen(t *testing.T, handle func(ctx context.Context, conn net.Conn)) func(
 
 // startServer runs a Server behind a tiny router that reads the magic the
 // way the master's accept loop does.
-func startServer(t *testing.T, opts ServerOptions) func(context.Context) (net.Conn, error) {
+func startServer(t testing.TB, opts ServerOptions) func(context.Context) (net.Conn, error) {
 	t.Helper()
 	srv := NewServer(zaptest.NewLogger(t), opts)
 	return listen(t, func(ctx context.Context, conn net.Conn) {
