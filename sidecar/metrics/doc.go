@@ -1,0 +1,66 @@
+// Package metrics exposes the sidecar to Prometheus (pull model) and serves
+// /healthz.
+//
+// Collectors read a snapshot function at each scrape (sidecar.MasterStats,
+// sidecar.SlaveStats), so nothing in the replication path touches a metric;
+// only sync-commit waits are observed as they finish (SyncMetrics).
+//
+// # Metrics
+//
+// Offsets are absolute byte positions in the commit log. All names carry the
+// hasidecar_ prefix.
+//
+// Master (NewMasterCollector):
+//
+//	hasidecar_master_end_offset                 gauge    end of the data the master can serve
+//	hasidecar_master_oldest_offset              gauge    start of the oldest segment served
+//	hasidecar_master_segments                   gauge    segment files in the directory
+//	hasidecar_master_connected_slaves           gauge    open slave connections
+//	hasidecar_master_slave_connections_total    counter  slave connections accepted
+//	hasidecar_master_refused_connections_total  counter  connections refused (cap, allow-list, bad report)
+//	hasidecar_slave_sent_offset{slave}          gauge    end of the bytes sent to the slave
+//	hasidecar_slave_acked_offset{slave}         gauge    offset the slave acknowledged
+//	hasidecar_slave_lag_bytes{slave}            gauge    master end - acked offset
+//	hasidecar_slave_lag_seconds{slave}          gauge    how long the master's end has been past the acked offset
+//	hasidecar_slave_sent_bytes_total{slave}     counter  body bytes sent, across reconnects
+//	hasidecar_slave_sent_frames_total{slave}    counter  frames sent (heartbeats included), across reconnects
+//
+// The slave label is the slave's IP address without the port: the port
+// changes with every reconnect and would create a new series each time.
+// When several connections come from one IP, the gauges show the one with
+// the highest acknowledged offset and the counters add them up. The
+// counters are kept by the collector: it adds a closed connection's last
+// observed counts to a running total per IP, so bytes sent after the last
+// scrape or Sample before a disconnect are not counted (an undercount, never
+// a reset).
+//
+// Lag in seconds comes from samples of the master's end offset taken by
+// Sample (call it every second, or run Run) and at each scrape: it is the
+// time since the first sample whose end exceeded the slave's acked offset,
+// 0 when the slave is caught up. The collector keeps the last hour of
+// samples; an older lag is reported as at least that hour.
+//
+// Slave (NewSlaveCollector):
+//
+//	hasidecar_slave_received_offset   gauge    end of the bytes received
+//	hasidecar_slave_written_offset    gauge    end of the bytes written to the segment files
+//	hasidecar_slave_synced_offset     gauge    end of the bytes fsynced and checkpointed
+//	hasidecar_slave_reported_offset   gauge    last offset reported (acknowledged) to the master
+//	hasidecar_slave_reconnects_total  counter  sessions started after the first
+//	hasidecar_slave_state{state}      gauge    1 for the current state, 0 for the others
+//
+// (The slave's own acknowledged offset is "reported", not "acked": the
+// master already exports hasidecar_slave_acked_offset with a slave label,
+// and one name must not have two label sets.)
+//
+// Sync commits (SyncMetrics, on the master):
+//
+//	hasidecar_sync_wait_seconds{status}  histogram  WAIT duration, 50us..10s
+//	hasidecar_sync_results_total{status} counter    WAIT answers: OK, TIMEOUT, NOT_AVAILABLE
+//
+// # HTTP
+//
+// Server serves GET /metrics (the Prometheus text or protobuf format,
+// negotiated) and GET /healthz: 200 "ok" while the health function returns
+// nil, else 503 with the error text.
+package metrics

@@ -1,0 +1,189 @@
+package metrics
+
+import (
+	"context"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hasidecar/hasidecar/sidecar"
+)
+
+var (
+	descEnd         = newDesc("master_end_offset", "End of the data the master can serve (absolute byte offset).")
+	descOldest      = newDesc("master_oldest_offset", "Start of the oldest segment the master serves (absolute byte offset).")
+	descSegments    = newDesc("master_segments", "Segment files in the master's directory.")
+	descConnected   = newDesc("master_connected_slaves", "Open slave connections.")
+	descConnections = newDesc("master_slave_connections_total", "Slave connections accepted since start.")
+	descRefused     = newDesc("master_refused_connections_total", "Connections refused since start (connection cap, allow-list, bad first report).")
+	descSent        = newDesc("slave_sent_offset", "End of the bytes the master sent to the slave (absolute byte offset).", "slave")
+	descAcked       = newDesc("slave_acked_offset", "Offset the slave last acknowledged (absolute byte offset).", "slave")
+	descLagBytes    = newDesc("slave_lag_bytes", "Master end offset minus the slave's acknowledged offset.", "slave")
+	descLagSeconds  = newDesc("slave_lag_seconds", "Time since the master's end first exceeded the slave's acknowledged offset; 0 when caught up.", "slave")
+	descSentBytes   = newDesc("slave_sent_bytes_total", "Body bytes sent to the slave, summed over its connections.", "slave")
+	descSentFrames  = newDesc("slave_sent_frames_total", "Frames sent to the slave (heartbeats included), summed over its connections.", "slave")
+)
+
+func newDesc(name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc("hasidecar_"+name, help, labels, nil)
+}
+
+// sampleWindow bounds the end-offset history kept for lag in seconds: one
+// hour at one sample a second.
+const sampleWindow = 3600
+
+// MasterCollector exports sidecar.MasterStats. Safe for concurrent use.
+type MasterCollector struct {
+	src func() sidecar.MasterStats
+
+	mu      sync.Mutex
+	samples endSamples
+	conns   map[string]connCounts // connection ID -> last observed counts
+	retired map[string]connCounts // slave IP -> counts of its closed connections
+}
+
+// connCounts is one connection's (or a sum of closed connections') counts.
+type connCounts struct {
+	host          string
+	bytes, frames int64
+}
+
+var _ prometheus.Collector = (*MasterCollector)(nil)
+
+// NewMasterCollector returns a collector that calls src at each scrape and
+// at each Sample. src must be cheap and safe to call from any goroutine.
+func NewMasterCollector(src func() sidecar.MasterStats) *MasterCollector {
+	return &MasterCollector{
+		src:     src,
+		conns:   make(map[string]connCounts),
+		retired: make(map[string]connCounts),
+	}
+}
+
+// Sample records the master's end offset at now and folds closed
+// connections into the running counters. Call it about once a second
+// (or use Run): its rate is the resolution of the lag in seconds.
+func (c *MasterCollector) Sample(now time.Time) {
+	st := c.src()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.samples.add(now, st.End)
+	c.observeConns(st.Slaves)
+}
+
+// Run calls Sample every second until ctx ends, for an owner that has no
+// tick of its own. It returns nil.
+func (c *MasterCollector) Run(ctx context.Context) error {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		c.Sample(time.Now())
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Describe sends the fixed descriptors.
+func (c *MasterCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descEnd, descOldest, descSegments, descConnected,
+		descConnections, descRefused, descSent, descAcked, descLagBytes, descLagSeconds,
+		descSentBytes, descSentFrames} {
+		ch <- d
+	}
+}
+
+// Collect takes one snapshot and emits it.
+func (c *MasterCollector) Collect(ch chan<- prometheus.Metric) {
+	now := time.Now()
+	st := c.src()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.samples.add(now, st.End)
+	c.observeConns(st.Slaves)
+	gauge(ch, descEnd, float64(st.End))
+	gauge(ch, descOldest, float64(st.Oldest))
+	gauge(ch, descSegments, float64(st.Segments))
+	gauge(ch, descConnected, float64(len(st.Slaves)))
+	counter(ch, descConnections, float64(st.Connections))
+	counter(ch, descRefused, float64(st.Refused))
+	for host, s := range bestPerHost(st.Slaves) {
+		gauge(ch, descSent, float64(s.Sent), host)
+		gauge(ch, descAcked, float64(s.Acked), host)
+		gauge(ch, descLagBytes, float64(max(st.End-s.Acked, 0)), host)
+		gauge(ch, descLagSeconds, c.samples.lag(now, s.Acked).Seconds(), host)
+	}
+	for host, t := range c.totals() {
+		counter(ch, descSentBytes, float64(t.bytes), host)
+		counter(ch, descSentFrames, float64(t.frames), host)
+	}
+}
+
+// observeConns remembers each open connection's counts and retires the
+// ones that are gone into their host's running total. Caller holds mu.
+func (c *MasterCollector) observeConns(slaves []sidecar.SlaveConnStats) {
+	open := make(map[string]bool, len(slaves))
+	for _, s := range slaves {
+		open[s.ID] = true
+		c.conns[s.ID] = connCounts{host: hostOf(s.Addr), bytes: s.BytesSent, frames: s.FramesSent}
+	}
+	for id, cc := range c.conns {
+		if open[id] {
+			continue
+		}
+		r := c.retired[cc.host]
+		r.bytes += cc.bytes
+		r.frames += cc.frames
+		c.retired[cc.host] = r
+		delete(c.conns, id)
+	}
+}
+
+// totals adds open connections to the retired sums, per host. Caller
+// holds mu.
+func (c *MasterCollector) totals() map[string]connCounts {
+	out := make(map[string]connCounts, len(c.retired))
+	for host, r := range c.retired {
+		out[host] = r
+	}
+	for _, cc := range c.conns {
+		t := out[cc.host]
+		t.bytes += cc.bytes
+		t.frames += cc.frames
+		out[cc.host] = t
+	}
+	return out
+}
+
+// bestPerHost keeps, per slave IP, the connection with the highest acked
+// offset, so one IP yields one series however many connections it has.
+func bestPerHost(slaves []sidecar.SlaveConnStats) map[string]sidecar.SlaveConnStats {
+	out := make(map[string]sidecar.SlaveConnStats, len(slaves))
+	for _, s := range slaves {
+		h := hostOf(s.Addr)
+		if cur, ok := out[h]; !ok || s.Acked > cur.Acked {
+			out[h] = s
+		}
+	}
+	return out
+}
+
+// hostOf drops the port of "ip:port"; anything else is used as it is.
+func hostOf(addr string) string {
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		return h
+	}
+	return addr
+}
+
+func gauge(ch chan<- prometheus.Metric, d *prometheus.Desc, v float64, labels ...string) {
+	ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+}
+
+func counter(ch chan<- prometheus.Metric, d *prometheus.Desc, v float64, labels ...string) {
+	ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, labels...)
+}

@@ -1,0 +1,64 @@
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hasidecar/hasidecar/sidecar"
+)
+
+var (
+	descReceived   = newDesc("slave_received_offset", "End of the bytes the slave received (absolute byte offset).")
+	descWritten    = newDesc("slave_written_offset", "End of the bytes the slave wrote to its segment files (absolute byte offset).")
+	descSynced     = newDesc("slave_synced_offset", "End of the bytes the slave fsynced and checkpointed (absolute byte offset).")
+	descReported   = newDesc("slave_reported_offset", "Last offset the slave reported (acknowledged) to the master (absolute byte offset).")
+	descReconnects = newDesc("slave_reconnects_total", "Sessions the slave started after its first.")
+	descState      = newDesc("slave_state", "1 for the slave's current state, 0 for the others.", "state")
+)
+
+// slaveStates are the states always exported, so that a query for one of
+// them finds a 0 rather than no series.
+var slaveStates = []sidecar.SlaveState{
+	sidecar.SlaveConnecting, sidecar.SlaveStreaming, sidecar.SlaveRefused,
+	sidecar.SlaveNeedsReseed, sidecar.SlaveWriteFailed,
+}
+
+// SlaveCollector exports sidecar.SlaveStats. Safe for concurrent use.
+type SlaveCollector struct {
+	src func() sidecar.SlaveStats
+}
+
+var _ prometheus.Collector = (*SlaveCollector)(nil)
+
+// NewSlaveCollector returns a collector that calls src at each scrape.
+func NewSlaveCollector(src func() sidecar.SlaveStats) *SlaveCollector {
+	return &SlaveCollector{src: src}
+}
+
+// Describe sends the fixed descriptors.
+func (c *SlaveCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descReceived, descWritten, descSynced, descReported, descReconnects, descState} {
+		ch <- d
+	}
+}
+
+// Collect takes one snapshot and emits it. A state not in the known list
+// (added to sidecar later) is still exported as its own series.
+func (c *SlaveCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.src()
+	gauge(ch, descReceived, float64(st.Received))
+	gauge(ch, descWritten, float64(st.Written))
+	gauge(ch, descSynced, float64(st.Synced))
+	gauge(ch, descReported, float64(st.Acked))
+	counter(ch, descReconnects, float64(st.Reconnects))
+	known := false
+	for _, s := range slaveStates {
+		v := 0.0
+		if s == st.State {
+			v, known = 1, true
+		}
+		gauge(ch, descState, v, string(s))
+	}
+	if !known && st.State != "" {
+		gauge(ch, descState, 1, string(st.State))
+	}
+}
