@@ -42,6 +42,16 @@ func (s snapshot) age(now time.Time) time.Duration {
 	return now.Sub(time.Unix(0, max(s.mtimeNs, s.ctimeNs)))
 }
 
+// settleWait is how long until a recent change is settleTime old; 0 if
+// it is not recent. A read refused for being recent waits that out at once
+// instead of spending attempts on it.
+func (s snapshot) settleWait(now time.Time) time.Duration {
+	if !s.recent(now) {
+		return 0
+	}
+	return settleTime - s.age(now) + time.Millisecond
+}
+
 // recent reports a change within settleTime of now, either way.
 func (s snapshot) recent(now time.Time) bool {
 	a := s.age(now)
@@ -64,34 +74,64 @@ type fileRead struct {
 	snap snapshot
 }
 
-// readStable reads name from root so that it never returns a torn file:
-// it retries a read that saw the file change, or that came within
-// settleTime of the file's last change, and gives up with ErrUnstable. A
-// vanished file is retried too: writers such as RocketMQ's delete the old
-// file before renaming the new one into place.
+// readStable reads name from root so that it never returns a torn file;
+// see readMany.
 func readStable(ctx context.Context, root *os.Root, name string, limit int64) (fileRead, error) {
+	rs, errs := readMany(ctx, root, []string{name}, limit, true)
+	return rs[0], errs[0]
+}
+
+// readMany reads each name so that it never returns a torn file: a read
+// that saw the file change, or came within settleTime of its last change,
+// is retried, and after readAttempts it fails with ErrUnstable. A vanished
+// file is retried too: writers such as RocketMQ's delete the old file
+// before renaming the new one into place. Files are retried together, so a
+// directory of busy files costs one retry schedule (about half a second),
+// not one per file. Without keep, the data is dropped after hashing.
+func readMany(ctx context.Context, root *os.Root, names []string, limit int64, keep bool) ([]fileRead, []error) {
+	rs, errs := make([]fileRead, len(names)), make([]error, len(names))
+	pending := make([]int, len(names))
+	for i := range pending {
+		pending[i] = i
+	}
 	pause := readPause
 	for attempt := 1; ; attempt++ {
-		r, err := readOnce(root, name, limit)
-		if !errors.Is(err, errUnsettled) && !errors.Is(err, ErrVanished) {
-			return r, err
+		wait := pause
+		next := pending[:0]
+		for _, i := range pending {
+			rs[i], errs[i] = readOnce(root, names[i], limit)
+			if !keep {
+				rs[i].data = nil
+			}
+			if errors.Is(errs[i], errUnsettled) || errors.Is(errs[i], ErrVanished) {
+				next = append(next, i)
+				wait = max(wait, rs[i].snap.settleWait(time.Now()))
+			}
+		}
+		if pending = next; len(pending) == 0 {
+			return rs, errs
 		}
 		if attempt == readAttempts {
-			if errors.Is(err, ErrVanished) {
-				return fileRead{}, err
-			}
-			return fileRead{}, fmt.Errorf("read %s: still changing after %d reads: %w", name, attempt, ErrUnstable)
-		}
-		// A read refused only for being recent waits out the rest of the
-		// quiet period at once instead of spending attempts on it.
-		wait := pause
-		if r.snap.recent(time.Now()) {
-			wait = max(wait, settleTime-r.snap.age(time.Now())+time.Millisecond)
+			giveUp(rs, errs, names, pending, attempt)
+			return rs, errs
 		}
 		if err := sleepCtx(ctx, wait); err != nil {
-			return fileRead{}, fmt.Errorf("read %s: %w", name, err)
+			for _, i := range pending {
+				rs[i], errs[i] = fileRead{}, fmt.Errorf("read %s: %w", names[i], err)
+			}
+			return rs, errs
 		}
 		pause *= 2
+	}
+}
+
+// giveUp turns the reads still pending after the last attempt into errors.
+func giveUp(rs []fileRead, errs []error, names []string, pending []int, attempts int) {
+	for _, i := range pending {
+		rs[i] = fileRead{}
+		if !errors.Is(errs[i], ErrVanished) {
+			errs[i] = fmt.Errorf("read %s: still changing after %d reads: %w", names[i], attempts, ErrUnstable)
+		}
 	}
 }
 

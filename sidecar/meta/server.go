@@ -121,12 +121,13 @@ func (s *Server) list(ctx context.Context) ([]Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	entries := make([]Entry, 0, len(names))
-	for _, name := range names {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		entries = append(entries, s.entry(ctx, root, name))
+	rs, errs := readMany(ctx, root, names, s.max, false)
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	entries := make([]Entry, len(names))
+	for i, name := range names {
+		entries[i] = s.entry(name, rs[i], errs[i])
 	}
 	return entries, nil
 }
@@ -150,12 +151,11 @@ func (s *Server) names(root *os.Root) ([]string, error) {
 	return names, nil
 }
 
-// entry reads one file for the manifest.
-func (s *Server) entry(ctx context.Context, root *os.Root, name string) Entry {
-	r, err := readStable(ctx, root, name, s.max)
+// entry describes one file's read for the manifest.
+func (s *Server) entry(name string, r fileRead, err error) Entry {
 	if err != nil {
-		s.log.Debug("meta file not listed with content", zap.String("file", name), zap.Error(err))
-		return Entry{Name: name, Status: statusOf(err), Size: r.snap.size, Reason: err.Error()}
+		s.log.Debug("meta file listed without content", zap.String("file", name), zap.Error(err))
+		return Entry{Name: name, Status: statusOf(err), Reason: err.Error()}
 	}
 	return Entry{Name: name, Size: r.snap.size, MtimeNs: r.snap.mtimeNs, Sum: r.sum}
 }

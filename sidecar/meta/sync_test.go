@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -218,5 +219,24 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestManyFreshFilesShareOneWait: files written just now are held back for
+// the quiet period together, not one after the other.
+func TestManyFreshFilesShareOneWait(t *testing.T) {
+	ctx := ctxT(t, 10*time.Second)
+	master, slave := t.TempDir(), t.TempDir()
+	for i := range 50 {
+		writeFile(t, master, fmt.Sprintf("f%02d.json", i), fmt.Sprint(i))
+	}
+	start := time.Now()
+	res := sync1(t, ctx, newClient(t, slave, startServer(t, ServerOptions{Dir: master}), nil))
+	if len(res.Updated) != 50 {
+		t.Fatalf("%+v", res)
+	}
+	// One file after another would take 50 quiet periods (5 s).
+	if d := time.Since(start); d > 50*settleTime/2 {
+		t.Fatalf("sync took %v", d)
 	}
 }
