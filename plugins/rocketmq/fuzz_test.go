@@ -101,3 +101,33 @@ func rewrite(f *os.File, data []byte) error {
 	}
 	return f.Truncate(int64(len(data)))
 }
+
+// FuzzWalk is FuzzScan without the file: the record walk over bytes in
+// memory, so the fuzzer explores the decoder at memory speed.
+func FuzzWalk(f *testing.F) {
+	for i, s := range fuzzSeeds(f) {
+		f.Add(s, uint8(i%2), i%3 == 0)
+	}
+	f.Fuzz(func(t *testing.T, data []byte, seg uint8, skipCRC bool) {
+		if len(data) > fuzzSeg {
+			data = data[:fuzzSeg]
+		}
+		l := testLayout(t, Options{SegmentSize: fuzzSeg, SkipCRC: skipCRC})
+		start := int64(seg%4) * fuzzSeg
+		segEnd := start + fuzzSeg
+		r := l.walk(data, start, segEnd, start, segEnd)
+		if r.last < start || r.last > r.end || r.end > segEnd || !r.full && r.end > start+int64(len(data)) {
+			t.Fatalf("out of bounds: %+v with %d bytes", r, len(data))
+		}
+		if r.full != (r.end == segEnd) {
+			t.Fatalf("full but not at the end: %+v", r)
+		}
+		again := l.walk(data, start, segEnd, r.last, segEnd)
+		if again.end != r.end || again.last != r.last || again.full != r.full {
+			t.Fatalf("walk from %d: %+v; first %+v", r.last, again, r)
+		}
+		if stop := l.walk(data, start, segEnd, start, r.last); stop.end != r.last {
+			t.Fatalf("walk to %d stopped at %d", r.last, stop.end)
+		}
+	})
+}
