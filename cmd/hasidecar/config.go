@@ -23,6 +23,10 @@ package main
 //	heartbeat = "5s"
 //	max-slaves = 4
 //
+// TOML forbids a key and a table of the same name: the slave's --master
+// address goes at the top level only in a file without a [master] table
+// (role = "slave"), else inside [slave].
+//
 // Types are strict: a string flag (sizes such as "32KiB" included) takes a
 // TOML string, a duration flag a string such as "5s", an integer flag an
 // integer, a boolean flag true or false. Unknown keys, unknown tables and

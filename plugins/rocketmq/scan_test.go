@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"testing"
 
 	"github.com/edsrzf/mmap-go"
@@ -258,9 +259,14 @@ func TestScanFault(t *testing.T) {
 	if err := os.Truncate(path, 0); err != nil {
 		t.Fatal(err)
 	}
+	old := debug.SetPanicOnFault(false)
+	defer debug.SetPanicOnFault(old)
 	_, err = l.walkGuarded(m, 0, testSeg, 0, testSeg)
 	if !errors.Is(err, ErrFault) {
 		t.Fatalf("walk of a truncated map: %v", err)
+	}
+	if debug.SetPanicOnFault(false) {
+		t.Fatal("SetPanicOnFault not restored")
 	}
 	if sc, err := l.Scan(path, 0, 0); err != nil || sc != (plugins.Scan{}) {
 		t.Fatalf("Scan after truncation: %+v, %v", sc, err)
