@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -12,7 +13,7 @@ import (
 // about RocketMQ's config/ directory on a busy broker.
 func BenchmarkSyncUnchanged(b *testing.B) {
 	master, slave := b.TempDir(), b.TempDir()
-	data := make([]byte, 64<<10)
+	data := []byte(`"` + strings.Repeat("x", 64<<10-2) + `"`)
 	for i := range 20 {
 		name := filepath.Join(master, fmt.Sprintf("f%02d.json", i))
 		if err := os.WriteFile(name, data, 0o644); err != nil {

@@ -125,20 +125,37 @@ func DecodeContent(p []byte) (Content, error) {
 	return c, nil
 }
 
-// DecodeRequest parses a request frame: LIST (empty payload) or GET (a name).
-func DecodeRequest(typ uint8, p []byte) (get bool, name string, err error) {
+// Request is a decoded request frame.
+type Request struct {
+	Get   bool   // GET; false for LIST
+	Name  string // GET: the file
+	Limit int64  // GET: the largest content the client accepts, > 0
+}
+
+// EncodeGet builds a GET payload.
+func EncodeGet(name string, limit int64) []byte {
+	return append(putInt64(nil, limit), name...)
+}
+
+// DecodeRequest parses a request frame: LIST (empty payload) or GET (limit
+// and name).
+func DecodeRequest(typ uint8, p []byte) (Request, error) {
 	switch typ {
 	case typeList:
 		if len(p) != 0 {
-			return false, "", fmt.Errorf("decode list: %d payload bytes: %w", len(p), ErrProtocol)
+			return Request{}, fmt.Errorf("decode list: %d payload bytes: %w", len(p), ErrProtocol)
 		}
-		return false, "", nil
+		return Request{}, nil
 	case typeGet:
-		name = string(p)
-		if err := ValidName(name); err != nil {
-			return false, "", fmt.Errorf("decode get: %w", err)
+		d := &decoder{b: p}
+		r := Request{Get: true, Limit: d.i64(), Name: string(d.b)}
+		if d.err != nil || r.Limit <= 0 {
+			return Request{}, fmt.Errorf("decode get: limit %d: %w", r.Limit, ErrProtocol)
 		}
-		return true, name, nil
+		if err := ValidName(r.Name); err != nil {
+			return Request{}, fmt.Errorf("decode get: %w", err)
+		}
+		return r, nil
 	}
-	return false, "", fmt.Errorf("decode request: type %#x: %w", typ, ErrProtocol)
+	return Request{}, fmt.Errorf("decode request: type %#x: %w", typ, ErrProtocol)
 }

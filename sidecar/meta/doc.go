@@ -28,10 +28,13 @@
 // that is merely paused (a writer that truncated the file and has not
 // written it yet leaves an empty file that looks stable), so the file must
 // also have been left alone for 100 ms (its mtime and ctime; kernel
-// timestamps move in ticks of up to 10 ms). Otherwise the read is retried
-// a few times (about half a second in all), and the file is reported
-// "unstable" for this round if it never settles. A writer pausing longer
-// than that in the middle of a rewrite cannot be told from a finished one.
+// timestamps move in ticks of up to 10 ms), and its content must pass
+// ServerOptions.Validate (default ValidateJSON: a "*.json" file must be one
+// valid JSON document, which an emptied or half-rewritten file never is;
+// timing alone cannot tell a finished rewrite from a writer descheduled in
+// the middle of one). Otherwise the read is retried a few times, all the
+// files of a listing together (about half a second in all), and the file is
+// reported "unstable" for this round if it never settles.
 //
 // The client replaces each file whose content differs from its local copy
 // atomically: it writes ".<name>.tmp-<random>" in Dir, fsyncs it, renames it
@@ -57,10 +60,17 @@
 //	length  uint32          payload bytes that follow
 //	payload [length]byte
 //
-// Requests (client -> server); a request payload over 255 bytes is an error:
+// Requests (client -> server); a request payload over 263 bytes is an error:
 //
-//	0x01 LIST   empty payload                         -> MANIFEST or ERROR
-//	0x02 GET    payload: the file name (1..255 bytes)  -> CONTENT or ERROR
+//	0x01 LIST   empty payload        -> MANIFEST or ERROR
+//	0x02 GET    limit, name (below)  -> CONTENT or ERROR
+//
+// A GET payload is
+//
+//	limit int64         the largest content the client accepts (> 0); a larger
+//	                    file is answered TOO_LARGE, so a file that grew since the
+//	                    listing costs that file, not the connection
+//	name  [rest]byte    the file name (1..255 bytes)
 //
 // The client sends one LIST, then one GET per file it wants, one at a time,
 // and closes the connection. The server closes a connection idle for 30 s.
@@ -81,7 +91,7 @@
 //	               sha256     [32]byte    of data
 //	               reason_len uint8, reason [reason_len]byte
 //	               data       [rest]byte  the whole file when status is OK, else empty
-//	               (payload <= the client's MaxFileSize + 300 bytes)
+//	               (payload <= the client's MaxFileSize + 553 bytes)
 //	0xFF ERROR     reason [length]byte (<= 1024): the request failed as a whole
 //	               (directory unreadable, too many files, malformed request);
 //	               the server closes the connection after it.

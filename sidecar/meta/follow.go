@@ -56,7 +56,7 @@ func (s *session) follow(e Entry) error {
 // get fetches one file.
 func (s *session) get(name string) (Content, error) {
 	_ = s.conn.SetDeadline(time.Now().Add(ioTimeout))
-	if err := writeFrame(s.conn, typeGet, []byte(name)); err != nil {
+	if err := writeFrame(s.conn, typeGet, EncodeGet(name, s.c.opts.MaxFileSize)); err != nil {
 		return Content{}, fmt.Errorf("send get %s: %w", name, err)
 	}
 	p, err := s.response(typeContent, contentOverhead+int(s.c.opts.MaxFileSize))

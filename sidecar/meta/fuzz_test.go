@@ -52,16 +52,18 @@ func FuzzDecodeContent(f *testing.F) {
 
 func FuzzDecodeRequest(f *testing.F) {
 	f.Add(typeList, []byte(nil))
-	f.Add(typeGet, []byte("topics.json"))
-	f.Add(typeGet, []byte("../x"))
+	f.Add(typeGet, EncodeGet("topics.json", 1<<20))
+	f.Add(typeGet, EncodeGet("../x", 1))
+	f.Add(typeGet, EncodeGet("x", -1))
 	f.Add(uint8(0x7f), []byte("x"))
 	f.Fuzz(func(t *testing.T, typ uint8, p []byte) {
-		get, name, err := DecodeRequest(typ, p)
+		r, err := DecodeRequest(typ, p)
 		if err != nil {
 			return
 		}
-		if get && (ValidName(name) != nil || typ != typeGet) || !get && (typ != typeList || len(p) != 0) {
-			t.Fatalf("accepted type %#x payload %q", typ, p)
+		if r.Get && (ValidName(r.Name) != nil || r.Limit <= 0 || !bytes.Equal(EncodeGet(r.Name, r.Limit), p)) ||
+			!r.Get && (typ != typeList || len(p) != 0) {
+			t.Fatalf("accepted type %#x payload %q as %+v", typ, p, r)
 		}
 	})
 }

@@ -29,10 +29,10 @@ func hostile(t *testing.T, manifest []byte, content func(name string) []byte) fu
 		_, _ = conn.Write(manifest)
 		for content != nil {
 			typ, p, err := readFrame(br, maxRequest)
-			if err != nil || typ != typeGet {
+			if err != nil || typ != typeGet || len(p) < 8 {
 				return
 			}
-			_, _ = conn.Write(content(string(p)))
+			_, _ = conn.Write(content(string(p[8:])))
 		}
 	})
 }

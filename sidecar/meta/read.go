@@ -3,11 +3,13 @@ package meta
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -28,8 +30,9 @@ const (
 // is not waited for.
 const settleTime = 100 * time.Millisecond
 
-// errUnsettled means one read attempt saw the file change; it is retried.
-var errUnsettled = errors.New("meta: file changed while read")
+// errUnsettled means one read attempt could not trust what it read (the
+// file changed, changed too recently, or failed validation); it is retried.
+var errUnsettled = errors.New("meta: not settled")
 
 // snapshot is what must not change while a file is read.
 type snapshot struct {
@@ -74,21 +77,28 @@ type fileRead struct {
 	snap snapshot
 }
 
-// readStable reads name from root so that it never returns a torn file;
-// see readMany.
-func readStable(ctx context.Context, root *os.Root, name string, limit int64) (fileRead, error) {
-	rs, errs := readMany(ctx, root, []string{name}, limit, true)
+// reader reads files of one directory so that they never arrive torn.
+type reader struct {
+	root     *os.Root
+	limit    int64
+	validate func(name string, data []byte) error
+}
+
+// readStable reads one file; see readMany.
+func (rd reader) readStable(ctx context.Context, name string) (fileRead, error) {
+	rs, errs := rd.readMany(ctx, []string{name}, true)
 	return rs[0], errs[0]
 }
 
 // readMany reads each name so that it never returns a torn file: a read
-// that saw the file change, or came within settleTime of its last change,
-// is retried, and after readAttempts it fails with ErrUnstable. A vanished
-// file is retried too: writers such as RocketMQ's delete the old file
-// before renaming the new one into place. Files are retried together, so a
-// directory of busy files costs one retry schedule (about half a second),
-// not one per file. Without keep, the data is dropped after hashing.
-func readMany(ctx context.Context, root *os.Root, names []string, limit int64, keep bool) ([]fileRead, []error) {
+// that saw the file change, came within settleTime of its last change, or
+// whose content fails validation, is retried, and after readAttempts it
+// fails with ErrUnstable. A vanished file is retried too: writers such as
+// RocketMQ's delete the old file before renaming the new one into place.
+// Files are retried together, so a directory of busy files costs one retry
+// schedule (about half a second), not one per file. Without keep, the data
+// is dropped after hashing.
+func (rd reader) readMany(ctx context.Context, names []string, keep bool) ([]fileRead, []error) {
 	rs, errs := make([]fileRead, len(names)), make([]error, len(names))
 	pending := make([]int, len(names))
 	for i := range pending {
@@ -99,7 +109,7 @@ func readMany(ctx context.Context, root *os.Root, names []string, limit int64, k
 		wait := pause
 		next := pending[:0]
 		for _, i := range pending {
-			rs[i], errs[i] = readOnce(root, names[i], limit)
+			rs[i], errs[i] = rd.readOnce(names[i])
 			if !keep {
 				rs[i].data = nil
 			}
@@ -112,7 +122,7 @@ func readMany(ctx context.Context, root *os.Root, names []string, limit int64, k
 			return rs, errs
 		}
 		if attempt == readAttempts {
-			giveUp(rs, errs, names, pending, attempt)
+			giveUp(rs, errs, pending, attempt)
 			return rs, errs
 		}
 		if err := sleepCtx(ctx, wait); err != nil {
@@ -125,12 +135,13 @@ func readMany(ctx context.Context, root *os.Root, names []string, limit int64, k
 	}
 }
 
-// giveUp turns the reads still pending after the last attempt into errors.
-func giveUp(rs []fileRead, errs []error, names []string, pending []int, attempts int) {
+// giveUp turns the reads still pending after the last attempt into errors
+// that keep the last reason.
+func giveUp(rs []fileRead, errs []error, pending []int, attempts int) {
 	for _, i := range pending {
 		rs[i] = fileRead{}
 		if !errors.Is(errs[i], ErrVanished) {
-			errs[i] = fmt.Errorf("read %s: still changing after %d reads: %w", names[i], attempts, ErrUnstable)
+			errs[i] = fmt.Errorf("%w, %d attempts: %w", errs[i], attempts, ErrUnstable)
 		}
 	}
 }
@@ -149,12 +160,12 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 
 // readOnce reads the file once and checks, by a second stat of the open
 // file, a stat of the name and a second hashing read, that it did not change.
-func readOnce(root *os.Root, name string, limit int64) (fileRead, error) {
+func (rd reader) readOnce(name string) (fileRead, error) {
 	// O_NONBLOCK: opening a FIFO for reading would otherwise block until a
 	// writer appears. It changes nothing for regular files.
-	f, err := root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+	f, err := rd.root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
 	if err != nil {
-		return fileRead{}, openError(root, name, err)
+		return fileRead{}, openError(rd.root, name, err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
@@ -165,46 +176,53 @@ func readOnce(root *os.Root, name string, limit int64) (fileRead, error) {
 		return fileRead{}, fmt.Errorf("read %s: not a regular file (%s): %w", name, fi.Mode().Type(), ErrUnreadable)
 	}
 	before := snap(fi)
-	if before.size > limit {
-		return fileRead{}, fmt.Errorf("read %s: %d bytes over %d: %w", name, before.size, limit, ErrTooLarge)
+	if before.size > rd.limit {
+		return fileRead{}, fmt.Errorf("read %s: %d bytes over %d: %w", name, before.size, rd.limit, ErrTooLarge)
 	}
-	data, err := io.ReadAll(io.NewSectionReader(f, 0, limit+1))
+	data, err := io.ReadAll(io.NewSectionReader(f, 0, rd.limit+1))
 	if err != nil {
 		return fileRead{}, fmt.Errorf("read %s: %w: %w", name, err, ErrUnreadable)
 	}
-	if int64(len(data)) > limit {
-		return fileRead{}, fmt.Errorf("read %s: grew over %d bytes: %w", name, limit, ErrTooLarge)
+	if int64(len(data)) > rd.limit {
+		return fileRead{}, fmt.Errorf("read %s: grew over %d bytes: %w", name, rd.limit, ErrTooLarge)
 	}
 	r := fileRead{data: data, sum: sha256.Sum256(data), snap: before}
-	return r, settled(root, f, name, r, limit)
+	if err := rd.settled(f, name, r); err != nil {
+		return r, err
+	}
+	if err := rd.validate(name, data); err != nil {
+		return r, fmt.Errorf("read %s: %w: %w", name, err, errUnsettled)
+	}
+	return r, nil
 }
 
 // settled returns errUnsettled unless the open file and the name still
-// describe what was read and a second read hashes the same.
-func settled(root *os.Root, f *os.File, name string, r fileRead, limit int64) error {
+// describe what was read, a second read hashes the same, and the file was
+// left alone for settleTime.
+func (rd reader) settled(f *os.File, name string, r fileRead) error {
 	if int64(len(r.data)) != r.snap.size {
-		return errUnsettled
+		return fmt.Errorf("read %s: %d bytes of %d: %w", name, len(r.data), r.snap.size, errUnsettled)
 	}
 	fi, err := f.Stat()
 	if err != nil || snap(fi) != r.snap {
-		return errUnsettled
+		return fmt.Errorf("read %s: changed while read: %w", name, errUnsettled)
 	}
 	// A rename over the name leaves the open file intact but stale.
-	fi, err = root.Stat(name)
+	fi, err = rd.root.Stat(name)
 	if err != nil || snap(fi) != r.snap {
-		return errUnsettled
+		return fmt.Errorf("read %s: replaced while read: %w", name, errUnsettled)
 	}
 	h := sha256.New()
-	if _, err := io.Copy(h, io.NewSectionReader(f, 0, limit+1)); err != nil {
+	if _, err := io.Copy(h, io.NewSectionReader(f, 0, rd.limit+1)); err != nil {
 		return fmt.Errorf("reread %s: %w: %w", name, err, ErrUnreadable)
 	}
 	if [sha256.Size]byte(h.Sum(nil)) != r.sum {
-		return errUnsettled
+		return fmt.Errorf("read %s: content changed between two reads: %w", name, errUnsettled)
 	}
 	// Checked last, on the final snapshot: a file left alone for
 	// settleTime is not in the middle of a paused rewrite.
 	if r.snap.recent(time.Now()) {
-		return errUnsettled
+		return fmt.Errorf("read %s: changed less than %v ago: %w", name, settleTime, errUnsettled)
 	}
 	return nil
 }
@@ -220,4 +238,16 @@ func openError(root *os.Root, name string, err error) error {
 		return fmt.Errorf("open %s: dangling symlink: %w", name, ErrUnreadable)
 	}
 	return fmt.Errorf("open %s: %w: %w", name, err, ErrUnreadable)
+}
+
+// ValidateJSON is the default content check: a name ending in ".json" must
+// hold one valid JSON document. A file caught between its truncation and
+// the end of its rewrite is empty or cut short, which is never valid JSON;
+// this catches the tears that timing checks cannot (a writer descheduled
+// for longer than settleTime in the middle of a rewrite). Other names pass.
+func ValidateJSON(name string, data []byte) error {
+	if strings.HasSuffix(name, ".json") && !json.Valid(data) {
+		return fmt.Errorf("not valid JSON (%d bytes)", len(data))
+	}
+	return nil
 }

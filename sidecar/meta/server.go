@@ -23,6 +23,11 @@ type ServerOptions struct {
 	Dir         string   // the directory whose files are mirrored
 	Include     []string // glob patterns on base names; default {"*.json"}
 	MaxFileSize int64    // bytes; default 16 MiB
+	// Validate checks a file's content before it is served; a file that
+	// fails is retried like one that changed while read, then reported
+	// unstable. Default ValidateJSON; func(string, []byte) error { return
+	// nil } turns it off.
+	Validate func(name string, data []byte) error
 }
 
 // Server answers meta connections on the master. It holds no goroutine of
@@ -32,6 +37,7 @@ type Server struct {
 	dir string
 	inc matcher
 	max int64
+	val func(name string, data []byte) error
 }
 
 // NewServer builds a Server. A malformed Include pattern matches nothing
@@ -46,7 +52,10 @@ func NewServer(log *zap.Logger, opts ServerOptions) *Server {
 	if opts.MaxFileSize <= 0 {
 		opts.MaxFileSize = DefaultMaxFileSize
 	}
-	return &Server{log: log, dir: opts.Dir, inc: newMatcher(opts.Include), max: opts.MaxFileSize}
+	if opts.Validate == nil {
+		opts.Validate = ValidateJSON
+	}
+	return &Server{log: log, dir: opts.Dir, inc: newMatcher(opts.Include), max: opts.MaxFileSize, val: opts.Validate}
 }
 
 // ServeConn serves one connection whose magic was already read, until the
@@ -86,14 +95,14 @@ func (s *Server) closing(log *zap.Logger, conn net.Conn, err error) {
 
 // answer handles one request.
 func (s *Server) answer(ctx context.Context, conn net.Conn, typ uint8, p []byte) error {
-	get, name, err := DecodeRequest(typ, p)
+	req, err := DecodeRequest(typ, p)
 	if err != nil {
 		return err
 	}
 	var rtyp uint8
 	var payload []byte
-	if get {
-		rtyp, payload = typeContent, EncodeContent(s.get(ctx, name))
+	if req.Get {
+		rtyp, payload = typeContent, EncodeContent(s.get(ctx, req.Name, min(s.max, req.Limit)))
 	} else if entries, err := s.list(ctx); err != nil {
 		s.log.Warn("meta list", zap.String("path", s.dir), zap.Error(err))
 		rtyp, payload = typeError, []byte(clip(err.Error(), maxError))
@@ -121,7 +130,7 @@ func (s *Server) list(ctx context.Context) ([]Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	rs, errs := readMany(ctx, root, names, s.max, false)
+	rs, errs := reader{root: root, limit: s.max, validate: s.val}.readMany(ctx, names, false)
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
@@ -160,8 +169,8 @@ func (s *Server) entry(name string, r fileRead, err error) Entry {
 	return Entry{Name: name, Size: r.snap.size, MtimeNs: r.snap.mtimeNs, Sum: r.sum}
 }
 
-// get reads one file for a GET.
-func (s *Server) get(ctx context.Context, name string) Content {
+// get reads one file for a GET, up to limit bytes.
+func (s *Server) get(ctx context.Context, name string, limit int64) Content {
 	if !s.inc.match(name) {
 		return Content{Name: name, Status: StatusBadName, Reason: "name not included"}
 	}
@@ -170,7 +179,7 @@ func (s *Server) get(ctx context.Context, name string) Content {
 		return Content{Name: name, Status: StatusUnreadable, Reason: err.Error()}
 	}
 	defer root.Close()
-	r, err := readStable(ctx, root, name, s.max)
+	r, err := reader{root: root, limit: limit, validate: s.val}.readStable(ctx, name)
 	if err != nil {
 		s.log.Debug("meta file not served", zap.String("file", name), zap.Error(err))
 		return Content{Name: name, Status: statusOf(err), Reason: err.Error()}

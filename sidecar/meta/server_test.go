@@ -27,27 +27,27 @@ func rawConn(t *testing.T, dial func(context.Context) (net.Conn, error)) (net.Co
 
 func TestServerRequests(t *testing.T) {
 	master := t.TempDir()
-	writeFile(t, master, "a.json", "A")
+	writeFile(t, master, "a.json", `"A"`)
 	writeFile(t, master, "b.txt", "B")
 	conn, br := rawConn(t, startServer(t, ServerOptions{Dir: master}))
 
 	// GET of a valid but not included name: a per-file BAD_NAME, the
 	// connection goes on.
-	must(t, writeFrame(conn, typeGet, []byte("b.txt")))
+	must(t, writeFrame(conn, typeGet, EncodeGet("b.txt", 1<<20)))
 	typ, p, err := readFrame(br, 1<<20)
 	must(t, err)
 	c, err := DecodeContent(p)
 	if err != nil || typ != typeContent || c.Status != StatusBadName || len(c.Data) != 0 {
 		t.Fatalf("get b.txt: type %#x %+v %v", typ, c, err)
 	}
-	must(t, writeFrame(conn, typeGet, []byte("a.json")))
+	must(t, writeFrame(conn, typeGet, EncodeGet("a.json", 1<<20)))
 	_, p, err = readFrame(br, 1<<20)
 	must(t, err)
-	if c, err = DecodeContent(p); err != nil || c.Status != StatusOK || string(c.Data) != "A" {
+	if c, err = DecodeContent(p); err != nil || c.Status != StatusOK || string(c.Data) != `"A"` {
 		t.Fatalf("get a.json: %+v %v", c, err)
 	}
 	// An invalid name is a protocol error: ERROR, then the server hangs up.
-	must(t, writeFrame(conn, typeGet, []byte("../a.json")))
+	must(t, writeFrame(conn, typeGet, EncodeGet("../a.json", 1<<20)))
 	typ, p, err = readFrame(br, 1<<20)
 	if err != nil || typ != typeError {
 		t.Fatalf("get ../a.json: type %#x %q %v", typ, p, err)
@@ -59,7 +59,7 @@ func TestServerRequests(t *testing.T) {
 
 func TestServerRejectsOversizeRequest(t *testing.T) {
 	conn, br := rawConn(t, startServer(t, ServerOptions{Dir: t.TempDir()}))
-	_, err := conn.Write([]byte{typeGet, 0x10, 0, 0, 0})
+	_, err := conn.Write([]byte{typeGet, 0, 0, 0x10, 0})
 	must(t, err)
 	typ, _, err := readFrame(br, 1<<20)
 	if err != nil || typ != typeError {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -97,9 +98,9 @@ func TestUnchangedKeepsMtime(t *testing.T) {
 func TestBadFilesFailAlone(t *testing.T) {
 	ctx := ctxT(t, 10*time.Second)
 	master, slave, outside := t.TempDir(), t.TempDir(), t.TempDir()
-	writeFile(t, master, "good.json", "ok")
+	writeFile(t, master, "good.json", `"ok"`)
 	writeFile(t, master, "big.json", string(make([]byte, 2048)))
-	writeFile(t, master, "mid.json", string(make([]byte, 600)))
+	writeFile(t, master, "mid.json", `"`+strings.Repeat("m", 598)+`"`)
 	writeFile(t, outside, "secret.json", "secret")
 	must(t, os.Mkdir(filepath.Join(master, "dir.json"), 0o755))
 	must(t, syscall.Mkfifo(filepath.Join(master, "fifo.json"), 0o644))
@@ -130,7 +131,7 @@ func TestBadFilesFailAlone(t *testing.T) {
 	if got := dirNames(t, slave); !slices.Equal(got, []string{"alias.json", "big.json", "good.json"}) {
 		t.Fatalf("slave holds %v", got)
 	}
-	if readFile(t, slave, "big.json") != "stale" || readFile(t, slave, "alias.json") != "ok" {
+	if readFile(t, slave, "big.json") != "stale" || readFile(t, slave, "alias.json") != `"ok"` {
 		t.Fatal("contents")
 	}
 	// The sentinels reach callers of the reader through errors.Is.
@@ -141,11 +142,11 @@ func TestBadFilesFailAlone(t *testing.T) {
 		if name == "mid.json" {
 			continue // too large only for the client
 		}
-		if _, err := readStable(ctx, root, name, 1024); !errors.Is(err, want) {
+		if _, err := (reader{root, 1024, ValidateJSON}).readStable(ctx, name); !errors.Is(err, want) {
 			t.Errorf("readStable %s: %v, want %v", name, err, want)
 		}
 	}
-	if _, err := readStable(ctx, root, "gone.json", 1024); !errors.Is(err, ErrVanished) {
+	if _, err := (reader{root, 1024, ValidateJSON}).readStable(ctx, "gone.json"); !errors.Is(err, ErrVanished) {
 		t.Errorf("readStable gone.json: %v", err)
 	}
 }
@@ -238,5 +239,29 @@ func TestManyFreshFilesShareOneWait(t *testing.T) {
 	// One file after another would take 50 quiet periods (5 s).
 	if d := time.Since(start); d > 50*settleTime/2 {
 		t.Fatalf("sync took %v", d)
+	}
+}
+
+// TestInvalidJSONNotMirrored: a .json file that is not JSON (say, caught
+// half-written) is reported and the slave's copy is kept; with validation
+// turned off it is mirrored as it is.
+func TestInvalidJSONNotMirrored(t *testing.T) {
+	ctx := ctxT(t, 10*time.Second)
+	master, slave := t.TempDir(), t.TempDir()
+	writeFile(t, master, "a.json", `{"cut":`)
+	writeFile(t, master, "b.txt", `{"cut":`)
+	writeFile(t, slave, "a.json", `{"old":1}`)
+	inc := func(o *ClientOptions) { o.Include = []string{"*.json", "*.txt"} }
+	res := sync1(t, ctx, newClient(t, slave, startServer(t, ServerOptions{Dir: master, Include: []string{"*"}}), inc))
+	if !strings.Contains(res.Failed["a.json"], "not valid JSON") || !slices.Equal(res.Updated, []string{"b.txt"}) {
+		t.Fatalf("%+v", res)
+	}
+	if readFile(t, slave, "a.json") != `{"old":1}` {
+		t.Fatal("slave copy replaced by invalid JSON")
+	}
+	off := ServerOptions{Dir: master, Validate: func(string, []byte) error { return nil }}
+	res = sync1(t, ctx, newClient(t, slave, startServer(t, off), nil))
+	if !slices.Equal(res.Updated, []string{"a.json"}) || readFile(t, slave, "a.json") != `{"cut":` {
+		t.Fatalf("%+v", res)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -13,13 +14,15 @@ import (
 	"time"
 )
 
-// versions builds n distinct contents of one size, each uniform but for its
-// first bytes, so that any mix of two versions or any prefix is detectable.
+// versions builds n distinct JSON documents of one size, each uniform but
+// for its first bytes, so that any mix of two versions or any prefix is
+// detectable.
 func versions(n, size int) (contents [][]byte, sums map[[32]byte]int) {
 	sums = map[[32]byte]int{}
 	for i := range n {
 		b := bytes.Repeat([]byte{byte('a' + i)}, size)
-		copy(b, []byte{'{', byte('0' + i)})
+		copy(b, fmt.Sprintf(`{"v":%d,"pad":"`, i))
+		copy(b[size-2:], `"}`)
 		contents = append(contents, b)
 		sums[sha256.Sum256(b)] = i
 	}

@@ -35,7 +35,7 @@ const (
 	MaxManifest = 4 << 20
 	// MaxNameLen bounds a file name (Linux's NAME_MAX).
 	MaxNameLen = 255
-	maxRequest = MaxNameLen
+	maxRequest = 8 + MaxNameLen
 	maxReason  = 255
 	maxError   = 1024
 	// contentOverhead is the CONTENT header's largest size.
