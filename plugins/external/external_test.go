@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"syscall"
 	"testing"
@@ -36,6 +37,7 @@ func start(t *testing.T, opts Options) (*Layout, *observer.ObservedLogs) {
 	if opts.MinBackoff == 0 {
 		opts.MinBackoff, opts.MaxBackoff = 20*time.Millisecond, 200*time.Millisecond
 	}
+	before := runtime.NumGoroutine()
 	l, err := Start(zap.New(core), opts)
 	if err != nil {
 		t.Fatal(err)
@@ -51,6 +53,7 @@ func start(t *testing.T, opts Options) (*Layout, *observer.ObservedLogs) {
 				t.Errorf("plugin process %d outlived Close", p)
 			}
 		}
+		eventually(t, 5*time.Second, "goroutines to end", func() bool { return runtime.NumGoroutine() <= before })
 	})
 	return l, logs
 }
@@ -60,10 +63,11 @@ func gone(pid int) bool {
 	return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
 }
 
-// eventually polls cond until it holds or the deadline passes.
+// eventually polls cond until it holds or the deadline passes. Not
+// t.Context(): it is already cancelled when Cleanup functions run.
 func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), d)
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
