@@ -74,7 +74,7 @@ func (s *Server) ServeConn(ctx context.Context, conn net.Conn) {
 			err = s.answer(ctx, conn, typ, p)
 		}
 		if err != nil {
-			s.closing(log, conn, err)
+			s.closing(ctx, log, conn, err)
 			return
 		}
 	}
@@ -82,10 +82,10 @@ func (s *Server) ServeConn(ctx context.Context, conn net.Conn) {
 
 // closing logs why a connection ends, and tells a client that broke the
 // protocol what it did wrong.
-func (s *Server) closing(log *zap.Logger, conn net.Conn, err error) {
+func (s *Server) closing(ctx context.Context, log *zap.Logger, conn net.Conn, err error) {
 	switch {
-	case errors.Is(err, io.EOF):
-		return
+	case errors.Is(err, io.EOF), ctx.Err() != nil:
+		return // the client is done, or so are we
 	case errors.Is(err, ErrProtocol), errors.Is(err, ErrBadName):
 		_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
 		_ = writeFrame(conn, typeError, []byte(clip(err.Error(), maxError)))

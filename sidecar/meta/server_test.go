@@ -46,6 +46,13 @@ func TestServerRequests(t *testing.T) {
 	if c, err = DecodeContent(p); err != nil || c.Status != StatusOK || string(c.Data) != `"A"` {
 		t.Fatalf("get a.json: %+v %v", c, err)
 	}
+	// A limit below the file's size: TOO_LARGE for this file only.
+	must(t, writeFrame(conn, typeGet, EncodeGet("a.json", 2)))
+	_, p, err = readFrame(br, 1<<20)
+	must(t, err)
+	if c, err = DecodeContent(p); err != nil || c.Status != StatusTooLarge {
+		t.Fatalf("get a.json with limit 2: %+v %v", c, err)
+	}
 	// An invalid name is a protocol error: ERROR, then the server hangs up.
 	must(t, writeFrame(conn, typeGet, EncodeGet("../a.json", 1<<20)))
 	typ, p, err = readFrame(br, 1<<20)

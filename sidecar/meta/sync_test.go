@@ -265,3 +265,22 @@ func TestInvalidJSONNotMirrored(t *testing.T) {
 		t.Fatalf("%+v", res)
 	}
 }
+
+// TestLocalDirectoryInTheWay: a directory on the slave where a file must go
+// fails that file alone and is left as it is, even with Delete.
+func TestLocalDirectoryInTheWay(t *testing.T) {
+	ctx := ctxT(t, 10*time.Second)
+	master, slave := t.TempDir(), t.TempDir()
+	writeFile(t, master, "a.json", "1")
+	writeFile(t, master, "b.json", "2")
+	must(t, os.Mkdir(filepath.Join(slave, "a.json"), 0o755))
+	must(t, os.Mkdir(filepath.Join(slave, "c.json"), 0o755))
+	c := newClient(t, slave, startServer(t, ServerOptions{Dir: master}), func(o *ClientOptions) { o.Delete = true })
+	res := sync1(t, ctx, c)
+	if res.Failed["a.json"] == "" || !slices.Equal(res.Updated, []string{"b.json"}) || len(res.Deleted) != 0 {
+		t.Fatalf("%+v", res)
+	}
+	if got := dirNames(t, slave); !slices.Equal(got, []string{"a.json", "b.json", "c.json"}) {
+		t.Fatalf("slave holds %v", got)
+	}
+}
