@@ -57,5 +57,7 @@
 //
 // Writer is a single-goroutine, broker-like appender used by tests, demos and
 // `hasidecar write`. It recovers its end with Scan on open and deletes the
-// oldest segments beyond WriterOptions.Retain after each roll.
+// oldest segments beyond WriterOptions.Retain after each roll. Rolling does
+// not wait for the disk; Flush fsyncs the segments sealed since the last
+// Flush, msyncs the current one and fsyncs the directory.
 package rocketmq

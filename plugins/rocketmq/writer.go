@@ -1,7 +1,9 @@
 package rocketmq
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -41,6 +43,11 @@ type Writer struct {
 	end      int64
 	buf      []byte
 	closed   bool
+	// unsynced lists sealed segments not yet fsynced, and dirDirty says a
+	// segment was created since the last Flush: rolling does not wait for the
+	// disk (a broker's flush service is asynchronous too), Flush catches up.
+	unsynced []int64
+	dirDirty bool
 }
 
 // OpenWriter opens (creating it if missing) the segment directory dir. When
@@ -129,12 +136,16 @@ func (w *Writer) ensureRoom(size int64) error {
 	return w.roll()
 }
 
-// roll flushes and unmaps the current segment, creates the next one at the
-// current end, and applies retention.
+// roll unmaps the current segment, leaving its sync to Flush, creates the
+// next one at the current end, and applies retention.
 func (w *Writer) roll() error {
-	if err := w.closeSegment(true); err != nil {
+	if w.seg != nil {
+		w.unsynced = append(w.unsynced, w.segStart)
+	}
+	if err := w.closeSegment(); err != nil {
 		return err
 	}
+	w.dirDirty = true
 	if err := w.openSegment(w.end); err != nil {
 		return err
 	}
@@ -171,17 +182,13 @@ func (w *Writer) openSegment(start int64) error {
 	return nil
 }
 
-// closeSegment unmaps the current segment, after an msync when flush is set.
-func (w *Writer) closeSegment(flush bool) error {
+// closeSegment unmaps the current segment. Its dirty pages stay in the page
+// cache, where a later fsync or the kernel's writeback finds them.
+func (w *Writer) closeSegment() error {
 	if w.seg == nil {
 		return nil
 	}
 	name := w.layout.SegmentName(w.segStart)
-	if flush {
-		if err := w.seg.Flush(); err != nil {
-			return fmt.Errorf("flush segment %s: %w", name, err)
-		}
-	}
 	err := w.seg.Unmap()
 	w.seg = nil
 	if err != nil {
@@ -190,16 +197,45 @@ func (w *Writer) closeSegment(flush bool) error {
 	return nil
 }
 
-// Flush msyncs the current segment (earlier ones were synced when sealed).
+// Flush makes everything appended so far durable: it fsyncs the segments
+// sealed since the last Flush, msyncs the current one, and fsyncs the
+// directory when segments were created.
 func (w *Writer) Flush() error {
 	if w.closed {
 		return fmt.Errorf("flush %s: %w", w.dir, ErrClosed)
 	}
-	if w.seg == nil {
-		return nil
+	for len(w.unsynced) > 0 {
+		if err := syncFile(w.path(w.unsynced[0])); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("flush: %w", err) // retention may have removed it: fine
+		}
+		w.unsynced = w.unsynced[1:]
 	}
-	if err := w.seg.Flush(); err != nil {
-		return fmt.Errorf("flush segment %s: %w", w.layout.SegmentName(w.segStart), err)
+	if w.seg != nil {
+		if err := w.seg.Flush(); err != nil {
+			return fmt.Errorf("flush segment %s: %w", w.layout.SegmentName(w.segStart), err)
+		}
+	}
+	if w.dirDirty {
+		if err := syncFile(w.dir); err != nil {
+			return fmt.Errorf("flush: %w", err)
+		}
+		w.dirDirty = false
+	}
+	return nil
+}
+
+// syncFile fsyncs a file or directory by path.
+func syncFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("sync %s: %w", path, err)
 	}
 	return nil
 }
@@ -212,7 +248,7 @@ func (w *Writer) Close() error {
 		return nil
 	}
 	w.closed = true
-	if err := w.closeSegment(false); err != nil {
+	if err := w.closeSegment(); err != nil {
 		return fmt.Errorf("close writer %s: %w", w.dir, err)
 	}
 	return nil

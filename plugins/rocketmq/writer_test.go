@@ -134,6 +134,10 @@ func TestWriterRetention(t *testing.T) {
 	if err != nil || len(starts) != 2 || starts[0] != 4*testSeg || starts[1] != 5*testSeg {
 		t.Fatalf("segments after retention %v, %v", starts, err)
 	}
+	// Sealed segments deleted before the first Flush are not an error.
+	if err := w.Flush(); err != nil || len(w.unsynced) != 0 || w.dirDirty {
+		t.Fatalf("Flush after retention: %v", err)
+	}
 }
 
 func TestWriterErrors(t *testing.T) {
