@@ -369,3 +369,16 @@ func FuzzConfigFile(f *testing.F) {
 		}
 	})
 }
+
+// TestSystemdExamplesCheck keeps the example files in systemd/ in step with
+// the commands' flags.
+func TestSystemdExamplesCheck(t *testing.T) {
+	env := filepath.Join("..", "..", "systemd", "example.env")
+	for _, name := range []string{"master.example.toml", "slave.example.toml"} {
+		file := filepath.Join("..", "..", "systemd", name)
+		var out bytes.Buffer
+		if err := runConfig(t.Context(), []string{"check", "--env", env, file}, &out, io.Discard); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
