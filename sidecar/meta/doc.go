@@ -11,6 +11,15 @@
 // dials through a function its owner provides, so the replication link's
 // security options (TLS, allow-lists) apply to it unchanged.
 //
+// # Wiring
+//
+// Master: in the accept loop, read the first 8 bytes unbuffered (or hand
+// over a net.Conn that replays whatever a buffered reader took past them);
+// if IsMetaMagic, call Server.ServeConn(ctx, conn) on the connection's
+// goroutine. Slave: Client.Run(ctx) on a goroutine its owner waits for, with
+// a Dial that applies the replication link's TLS and allow-list settings;
+// the client writes MetaMagic itself.
+//
 // # Contract
 //
 // The server lists the entries of Dir whose base name matches one of the
