@@ -3,6 +3,7 @@ package external
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -296,5 +297,50 @@ func TestCloseIsIdempotentAndRefusesCalls(t *testing.T) {
 	}
 	if _, ok := l.ParseName("never-seen"); ok {
 		t.Fatal("ParseName after Close accepted")
+	}
+}
+
+// TestConcurrentCallsAcrossACrash has several goroutines scanning while the
+// plugin is killed: every call either answers correctly or says
+// ErrUnavailable, and exactly one restart happens.
+func TestConcurrentCallsAcrossACrash(t *testing.T) {
+	l, logs := start(t, Options{})
+	seg := writeDir(t, 20)
+	want, err := l.Scan(seg, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := l.Pid()
+	stop := make(chan struct{})
+	errc := make(chan error, 4)
+	for i := 0; i < 4; i++ {
+		go func() {
+			for {
+				select {
+				case <-stop:
+					errc <- nil
+					return
+				default:
+				}
+				s, err := l.Scan(seg, 0, 0)
+				if err != nil && !errors.Is(err, ErrUnavailable) || err == nil && s != want {
+					errc <- fmt.Errorf("Scan = %+v, %w", s, err)
+					return
+				}
+			}
+		}()
+	}
+	if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "a new plugin", func() bool { p := l.Pid(); return p != 0 && p != old })
+	close(stop)
+	for i := 0; i < 4; i++ {
+		if err := <-errc; err != nil {
+			t.Error(err)
+		}
+	}
+	if n := logs.FilterMessage("layout plugin restarted").Len(); n != 1 {
+		t.Fatalf("%d restarts, want 1", n)
 	}
 }
