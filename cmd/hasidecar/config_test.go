@@ -382,3 +382,31 @@ func TestSystemdExamplesCheck(t *testing.T) {
 		}
 	}
 }
+
+func TestRunServiceNeedsConfigAndRole(t *testing.T) {
+	t.Setenv("HASIDECAR_CONFIG", "")
+	if err := runService(t.Context(), nil, io.Discard, io.Discard); exitCode(err, io.Discard) != 64 {
+		t.Fatalf("no --config: %v", err)
+	}
+	file := writeFile(t, "norole.toml", "log-level = \"info\"\n")
+	err := runService(t.Context(), []string{"--config", file}, io.Discard, io.Discard)
+	if !errors.Is(err, errConfigRole) || exitCode(err, io.Discard) != exConfig {
+		t.Fatalf("no role: %v", err)
+	}
+}
+
+// TestApplyConfigRealMaster fills the real master command from the example.
+func TestApplyConfigRealMaster(t *testing.T) {
+	var c masterCmd
+	fs := c.flags(io.Discard)
+	if err := fs.Parse([]string{"--listen", "127.0.0.1:1"}); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join("..", "..", "systemd", "master.example.toml")
+	if err := applyConfig(fs, file, []string{"HASIDECAR_MAX_SLAVES=2"}); err != nil {
+		t.Fatal(err)
+	}
+	if c.listen != "127.0.0.1:1" || c.dir != "/var/lib/rocketmq/store/commitlog" || c.cfg.MaxSlaves != 2 || c.cfg.Heartbeat != 5*time.Second {
+		t.Fatalf("listen %q dir %q max-slaves %d heartbeat %v", c.listen, c.dir, c.cfg.MaxSlaves, c.cfg.Heartbeat)
+	}
+}
