@@ -283,3 +283,16 @@ func FuzzScan(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseName(f *testing.F) {
+	for _, s := range []string{"seg-00000000000000000000.log", "seg-00000000001073741824.log", "00000000000000000000", "seg-99999999999999999999.log", "seg--0000000000000000001.log"} {
+		f.Add(s)
+	}
+	l, _ := New(1 << 30)
+	f.Fuzz(func(t *testing.T, name string) {
+		start, ok := l.ParseName(name)
+		if ok && (start < 0 || l.SegmentName(start) != name) {
+			t.Fatalf("ParseName(%q) = %d does not round-trip", name, start)
+		}
+	})
+}
