@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"time"
 
@@ -102,16 +103,20 @@ func (c *demoCmd) progress(ctx context.Context, out io.Writer, d demoRun, writer
 	}
 	defer cl.Close()
 	start, last, lastEnd := time.Now(), time.Now(), int64(0)
-	writerDone := false
+	writerDone, writerEnd, writerDoneCh := false, int64(0), writer.done
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case err := <-writer.done:
-			if err != nil {
+		case <-writerDoneCh:
+			writerDoneCh = nil
+			if err := writer.err; err != nil {
 				return fmt.Errorf("writer failed (see writer.log): %w", err)
+			}
+			if writerEnd, err = readWriterEnd(filepath.Join(d.base, "writer.log")); err != nil {
+				return err
 			}
 			writerDone = true
 		case <-tick.C:
@@ -129,13 +134,26 @@ func (c *demoCmd) progress(ctx context.Context, out io.Writer, d demoRun, writer
 		last, lastEnd = now, snap.MasterEnd
 		fmt.Fprintf(out, "%5.1fs  master end %8.1f MiB  slave acked %8.1f MiB  lag %8d B  write rate %6.1f MiB/s  slaves %d\n",
 			now.Sub(start).Seconds(), mib(snap.MasterEnd), mib(acked), snap.MasterEnd-acked, rate, len(snap.Slaves))
-		if writerDone && acked == snap.MasterEnd && acked > 0 {
+		if writerDone && acked == writerEnd && snap.MasterEnd == writerEnd {
 			return nil
 		}
 		if writerDone && now.Sub(start) > c.duration+30*time.Second {
 			return errors.New("slave did not catch up within 30 s after the writer stopped (see slave.log)")
 		}
 	}
+}
+
+// readWriterEnd finds the end offset the writer printed when it finished.
+func readWriterEnd(path string) (int64, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	m := regexp.MustCompile(`end offset (\d+)`).FindSubmatch(b)
+	if m == nil {
+		return 0, fmt.Errorf("writer printed no end offset (see %s)", path)
+	}
+	return strconv.ParseInt(string(m[1]), 10, 64)
 }
 
 func mib(n int64) float64 { return float64(n) / (1 << 20) }

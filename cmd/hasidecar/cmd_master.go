@@ -46,6 +46,7 @@ func (c *masterCmd) flags(stderr io.Writer) *flag.FlagSet {
 	fs.DurationVar(&c.cfg.Heartbeat, "heartbeat", 5*time.Second, "send a heartbeat frame after this long without data")
 	fs.DurationVar(&c.cfg.Housekeeping, "housekeeping", 20*time.Second, "close a slave connection silent this long")
 	fs.DurationVar(&c.cfg.ReportGrace, "report-grace", 3*time.Second, "wait this long for the directory to reach a slave's reported offset")
+	fs.DurationVar(&c.cfg.GapLog, "gap-log", time.Minute, "log each connected slave's gap this often")
 	fs.IntVar(&c.cfg.MaxSlaves, "max-slaves", 16, "refuse slave connections beyond this many (0: no limit)")
 	fs.DurationVar(&c.tail.PollMin, "poll-min", time.Millisecond, "fastest poll of the live segment's tail")
 	fs.DurationVar(&c.tail.PollMax, "poll-max", 50*time.Millisecond, "slowest poll of the live segment's tail when idle")

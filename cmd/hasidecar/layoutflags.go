@@ -10,7 +10,6 @@ import (
 
 	"github.com/hasidecar/hasidecar/plugins"
 	"github.com/hasidecar/hasidecar/plugins/builtin"
-	"github.com/hasidecar/hasidecar/plugins/external"
 )
 
 // layoutFlags select the storage layout; master, slave, write and verify
@@ -42,13 +41,7 @@ func (l *layoutFlags) open(log *zap.Logger) (plugins.Layout, func() error, error
 		return nil, nil, usageError{fmt.Errorf("--segment-size: %w", err)}
 	}
 	if l.plugin != "" {
-		ext, err := external.Start(log.Named("layout"), external.Options{
-			Path: l.plugin, Args: append(strings.Fields(l.pluginArgs), "--segment-size="+strconv.FormatInt(size, 10)),
-		})
-		if err != nil {
-			return nil, nil, fmt.Errorf("start layout plugin %s: %w", l.plugin, err)
-		}
-		return ext, ext.Close, nil
+		return startExternal(log.Named("layout"), l.plugin, strings.Fields(l.pluginArgs), size)
 	}
 	opts := builtin.Options{SegmentSize: size, SkipCRC: l.skipCRC}
 	if opts.RocketMQMessageMagic, err = parseMagics(l.messageMagic); err != nil {

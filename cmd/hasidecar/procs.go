@@ -16,7 +16,8 @@ import (
 type child struct {
 	name string
 	cmd  *exec.Cmd
-	done chan error
+	done chan struct{} // closed when the process has exited; err is then set
+	err  error
 }
 
 // startChild runs `hasidecar args...` with its output in logPath. It is
@@ -39,23 +40,31 @@ func startChild(ctx context.Context, name, logPath string, args ...string) (*chi
 		out.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	c := &child{name: name, cmd: cmd, done: make(chan error, 1)}
+	c := &child{name: name, cmd: cmd, done: make(chan struct{})}
 	go func() {
-		c.done <- cmd.Wait()
+		c.err = cmd.Wait()
 		out.Close()
+		close(c.done)
 	}()
 	return c, nil
 }
 
-// stop sends SIGTERM and waits up to d before killing.
+// stop sends SIGTERM and waits up to d before killing. It may be called
+// again after the process has exited.
 func (c *child) stop(d time.Duration) error {
+	select {
+	case <-c.done:
+		return c.err
+	default:
+	}
 	c.cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case err := <-c.done:
-		return err
+	case <-c.done:
+		return c.err
 	case <-time.After(d):
 		c.cmd.Process.Kill()
-		return fmt.Errorf("%s did not stop within %v; killed: %w", c.name, d, <-c.done)
+		<-c.done
+		return fmt.Errorf("%s did not stop within %v; killed", c.name, d)
 	}
 }
 
