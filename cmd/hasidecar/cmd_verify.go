@@ -61,6 +61,6 @@ func printReport(w io.Writer, a, b string, rep *verify.Report) {
 		fmt.Fprintln(w, "DIFF:", d)
 	}
 	if rep.Equal() {
-		fmt.Fprintln(w, "OK: identical up to the replicated end")
+		fmt.Fprintln(w, "OK: no differences")
 	}
 }

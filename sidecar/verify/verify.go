@@ -122,7 +122,10 @@ func (c *comparer) compareEnds() {
 	}
 }
 
-// compareSegment compares one segment present in both directories.
+// compareSegment compares one segment present in both directories, over
+// the master's valid data (all of it with Exact). A difference where the
+// replica holds nothing yet (zeros, or the end of a growing file) is lag;
+// any other difference is reported.
 func (c *comparer) compareSegment(start int64) error {
 	name := c.lay.SegmentName(start)
 	pa, pb := filepath.Join(c.a, name), filepath.Join(c.b, name)
@@ -134,25 +137,55 @@ func (c *comparer) compareSegment(start int64) error {
 	if err != nil {
 		return err
 	}
-	limit := min(sa, sb)
+	limit := sa
 	if !c.opts.Exact {
-		// Only up to the replicated end: beyond it the master may hold newer data.
-		limit = min(limit, max(0, c.rep.EndB-start))
+		// Beyond the master's valid end it may still be writing.
+		limit = min(sa, max(0, c.rep.EndA-start))
 	}
 	full := start+sa <= c.rep.EndB || c.lay.Info().Preallocated
 	if sa != sb && (c.opts.Exact || full) {
 		c.diff("segment %s: size %d in %s, %d in %s", name, sa, c.a, sb, c.b)
 	}
 	c.rep.Segments++
-	at, err := firstDiff(pa, pb, limit)
 	c.rep.Bytes += limit
-	if err != nil {
+	at, err := firstDiff(pa, pb, limit)
+	if err != nil || at < 0 {
 		return err
 	}
-	if at >= 0 {
-		c.diff("segment %s: bytes differ from offset %d (file position %d)", name, start+at, at)
+	if !c.opts.Exact && start+at >= c.rep.EndB {
+		lag, err := emptyFrom(pb, at, limit)
+		if err != nil || lag {
+			return err
+		}
 	}
+	c.diff("segment %s: bytes differ from offset %d (file position %d)", name, start+at, at)
 	return nil
+}
+
+// emptyFrom reports whether file p holds only zeros (or nothing) in [from, to).
+func emptyFrom(p string, from, to int64) (bool, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return false, fmt.Errorf("open %s: %w", p, err)
+	}
+	defer f.Close()
+	buf := make([]byte, 1<<20)
+	for pos := from; pos < to; {
+		n, err := f.ReadAt(buf[:min(int64(len(buf)), to-pos)], pos)
+		for _, b := range buf[:n] {
+			if b != 0 {
+				return false, nil
+			}
+		}
+		pos += int64(n)
+		if errors.Is(err, io.EOF) {
+			return true, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("read %s: %w", p, err)
+		}
+	}
+	return true, nil
 }
 
 func fileSize(p string) (int64, error) {
@@ -181,19 +214,34 @@ func firstDiff(pa, pb string, limit int64) (int64, error) {
 		if _, err := io.ReadFull(fa, ba[:n]); err != nil {
 			return 0, fmt.Errorf("read %s: %w", pa, err)
 		}
-		if _, err := io.ReadFull(fb, bb[:n]); err != nil {
+		nb, err := io.ReadFull(fb, bb[:n])
+		if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
 			return 0, fmt.Errorf("read %s: %w", pb, err)
 		}
-		if !bytes.Equal(ba[:n], bb[:n]) {
-			for i := 0; i < n; i++ {
-				if ba[i] != bb[i] {
-					return pos + int64(i), nil
-				}
+		if nb < n { // the replica's file is shorter: it differs where it ends
+			if i := firstMismatch(ba[:nb], bb[:nb]); i >= 0 {
+				return pos + int64(i), nil
 			}
+			return pos + int64(nb), nil
+		}
+		if i := firstMismatch(ba[:n], bb[:n]); i >= 0 {
+			return pos + int64(i), nil
 		}
 		pos += int64(n)
 	}
 	return -1, nil
+}
+
+func firstMismatch(a, b []byte) int {
+	if bytes.Equal(a, b) {
+		return -1
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return -1
 }
 
 // segments lists a directory's segment starts in order; a missing directory
