@@ -62,8 +62,9 @@ func NewServer(log *zap.Logger, opts ServerOptions) *Server {
 // client closes it, it idles, it misbehaves or ctx ends. It closes conn.
 func (s *Server) ServeConn(ctx context.Context, conn net.Conn) {
 	defer conn.Close()
-	// A past deadline unblocks any read or write at once when ctx ends.
-	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	// Closing unblocks any read or write at once when ctx ends (a past
+	// deadline would race with the loop setting the next one).
+	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
 	defer stop()
 	log := s.log.With(zap.String("remote", conn.RemoteAddr().String()))
 	br := bufio.NewReader(conn)
