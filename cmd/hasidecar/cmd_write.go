@@ -100,6 +100,8 @@ func (c *writeCmd) open(log *zap.Logger) (appender, error) {
 		return &rocketmqAppender{w: w}, nil
 	case "raw":
 		return raw.OpenWriter(c.dir, size)
+	case "crc32c":
+		return openCrc32cAppender(log, c.dir, size)
 	}
 	return nil, usageError{fmt.Errorf("write: --layout %q: want rocketmq or raw", c.layout)}
 }
