@@ -47,7 +47,18 @@ type MasterConfig struct {
 	ReportGrace  time.Duration // wait this long for the end to reach a slave's report; default 3s
 	MaxSlaves    int           // 0: unlimited
 	GapLog       time.Duration // log each slave's gap this often while slaves are connected; default 60s
+	// Meta, if set, serves connections that open with the metadata magic
+	// (package meta) on the same port, so they share its TLS and allow-list.
+	Meta MetaServer
 }
+
+// MetaServer serves one metadata connection whose magic was already read.
+type MetaServer interface {
+	ServeConn(ctx context.Context, conn net.Conn)
+}
+
+// metaMagic opens a metadata connection ("\xffHASIMD1"); see package meta.
+const metaMagic int64 = -0xb7beacb6b2bbcf
 
 func (c *MasterConfig) defaults() {
 	if c.Batch <= 0 {
@@ -82,9 +93,25 @@ type Master struct {
 	conns  map[*masterConn]struct{}
 	known  *knownEnds // positions earlier connections reached
 
-	accepted atomic.Int64
-	refused  atomic.Int64
+	accepted     atomic.Int64
+	refused      atomic.Int64
+	heartbeat    atomic.Int64 // time.Duration; reloadable
+	housekeeping atomic.Int64 // time.Duration; reloadable
 }
+
+// SetTimeouts changes the heartbeat and housekeeping intervals of every
+// connection from its next wait on (a SIGHUP reload). Zero keeps a value.
+func (m *Master) SetTimeouts(heartbeat, housekeeping time.Duration) {
+	if heartbeat > 0 {
+		m.heartbeat.Store(int64(heartbeat))
+	}
+	if housekeeping > 0 {
+		m.housekeeping.Store(int64(housekeeping))
+	}
+}
+
+func (m *Master) heartbeatEvery() time.Duration { return time.Duration(m.heartbeat.Load()) }
+func (m *Master) idleLimit() time.Duration      { return time.Duration(m.housekeeping.Load()) }
 
 // NewMaster builds a master over a running tailer and a tracker.
 func NewMaster(log *zap.Logger, cfg MasterConfig, layout plugins.Layout, t *tailer.Tailer, tr *ack.Tracker) *Master {
@@ -92,8 +119,10 @@ func NewMaster(log *zap.Logger, cfg MasterConfig, layout plugins.Layout, t *tail
 		log = zap.NewNop()
 	}
 	cfg.defaults()
-	return &Master{log: log, cfg: cfg, layout: layout, tail: t, tracker: tr,
+	m := &Master{log: log, cfg: cfg, layout: layout, tail: t, tracker: tr,
 		conns: map[*masterConn]struct{}{}, known: newKnownEnds(1024)}
+	m.SetTimeouts(cfg.Heartbeat, cfg.Housekeeping)
+	return m
 }
 
 // Serve accepts slaves on ln until ctx ends, then closes every connection

@@ -44,6 +44,11 @@ func (c *masterConn) serve(ctx context.Context) {
 	defer c.conn.Close()
 	c.log.Info("slave connected")
 	first, err := c.handshake(ctx)
+	if errors.Is(err, errMetaConn) {
+		c.log.Debug("metadata connection")
+		c.m.cfg.Meta.ServeConn(ctx, c.conn)
+		return
+	}
 	if err != nil {
 		c.m.refused.Add(1)
 		c.log.Warn("slave connection closed before streaming", zap.Error(err))
@@ -114,6 +119,9 @@ func (c *masterConn) handshake(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
+	if first == metaMagic && c.m.cfg.Meta != nil {
+		return 0, errMetaConn
+	}
 	if first != haproto.HelloMagic {
 		if first < 0 {
 			return 0, fmt.Errorf("first report %d is negative: %w", first, haproto.ErrBadReport)
@@ -134,7 +142,7 @@ func (c *masterConn) handshake(ctx context.Context) (int64, error) {
 
 func (c *masterConn) readReport() (int64, error) {
 	var b [haproto.ReportSize]byte
-	c.conn.SetReadDeadline(time.Now().Add(c.m.cfg.Housekeeping))
+	c.conn.SetReadDeadline(time.Now().Add(c.m.idleLimit()))
 	if _, err := io.ReadFull(c.conn, b[:]); err != nil {
 		return 0, fmt.Errorf("read first report: %w", err)
 	}
@@ -152,6 +160,9 @@ func (c *masterConn) checkLayout(h haproto.Hello) error {
 	return nil
 }
 
+// errMetaConn marks a connection that is not replication but metadata.
+var errMetaConn = errors.New("metadata connection")
+
 // replyHello answers a sidecar's hello; classic slaves get nothing.
 func (c *masterConn) replyHello(err error) error {
 	if c.hello == nil {
@@ -161,7 +172,7 @@ func (c *masterConn) replyHello(err error) error {
 	if err != nil {
 		rep.Error, rep.Retry, rep.Code = err.Error(), !permanent(err), refusalCode(err)
 	}
-	c.conn.SetWriteDeadline(time.Now().Add(c.m.cfg.Housekeeping))
+	c.conn.SetWriteDeadline(time.Now().Add(c.m.idleLimit()))
 	werr := haproto.WriteHelloReply(c.conn, rep)
 	c.hello = nil // answered once
 	return werr

@@ -18,7 +18,7 @@ const maxWritev = 512 << 10
 func (c *masterConn) send(ctx context.Context, start int64) error {
 	pos := start
 	lastWrite := time.Now()
-	hb := time.NewTimer(c.m.cfg.Heartbeat)
+	hb := time.NewTimer(c.m.heartbeatEvery())
 	defer hb.Stop()
 	for {
 		changed := c.m.tail.Changed()
@@ -31,7 +31,7 @@ func (c *masterConn) send(ctx context.Context, start int64) error {
 			lastWrite = time.Now()
 			continue
 		}
-		hb.Reset(c.m.cfg.Heartbeat - time.Since(lastWrite))
+		hb.Reset(c.m.heartbeatEvery() - time.Since(lastWrite))
 		select {
 		case <-ctx.Done():
 			return nil
@@ -94,7 +94,7 @@ func (c *masterConn) writeFrames(pos int64, chunks []tailer.Chunk) error {
 		end = ch.Offset + int64(len(ch.Data))
 	}
 	c.sent.Store(end)
-	c.conn.SetWriteDeadline(time.Now().Add(c.m.cfg.Housekeeping))
+	c.conn.SetWriteDeadline(time.Now().Add(c.m.idleLimit()))
 	if _, err := bufs.WriteTo(c.conn); err != nil {
 		return fmt.Errorf("write frames at %d: %w", pos, err)
 	}
@@ -110,7 +110,7 @@ func (c *masterConn) readAcks(ctx context.Context) error {
 	var rr haproto.ReportReader
 	buf := make([]byte, 4096)
 	for {
-		c.conn.SetReadDeadline(time.Now().Add(c.m.cfg.Housekeeping))
+		c.conn.SetReadDeadline(time.Now().Add(c.m.idleLimit()))
 		n, err := c.conn.Read(buf)
 		if n > 0 {
 			if last, ok := rr.Feed(buf[:n]); ok {

@@ -44,7 +44,7 @@ func (c *masterConn) startPosition(ctx context.Context, first int64) (int64, err
 // An empty master directory is waited for: the slave starts at the first
 // segment that appears.
 func (c *masterConn) initialPosition(ctx context.Context) (int64, error) {
-	st, ok := c.m.waitFor(ctx, c.m.cfg.Housekeeping, func(s tailer.State) bool { return s.Segments > 0 })
+	st, ok := c.m.waitFor(ctx, c.m.idleLimit(), func(s tailer.State) bool { return s.Segments > 0 })
 	if !ok {
 		if ctx.Err() != nil {
 			return 0, ctx.Err()

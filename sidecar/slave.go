@@ -2,6 +2,7 @@ package sidecar
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -54,6 +55,9 @@ type SlaveConfig struct {
 	// default the slave stays up in that state, visible in its status and
 	// metrics, and retries every MaxBackoff in case an operator fixes the cause.
 	StopOnRefusal bool
+	// TLS, if set, wraps every connection to the master (replication and
+	// metadata) in mutual TLS. Not RocketMQ-compatible.
+	TLS *tls.Config
 }
 
 func (c *SlaveConfig) defaults() {
@@ -216,7 +220,9 @@ func (s *Slave) poke() {
 	}
 }
 
-func (s *Slave) dial(ctx context.Context) (net.Conn, error) {
+// Dial connects to the master as replication does (TLS included); the
+// metadata client uses it too.
+func (s *Slave) Dial(ctx context.Context) (net.Conn, error) {
 	d := net.Dialer{Timeout: s.cfg.DialTimeout, KeepAlive: 30 * time.Second}
 	conn, err := d.DialContext(ctx, "tcp", s.cfg.Master)
 	if err != nil {
@@ -225,5 +231,15 @@ func (s *Slave) dial(ctx context.Context) (net.Conn, error) {
 	if tc, ok := conn.(*net.TCPConn); ok {
 		tc.SetNoDelay(true)
 	}
-	return conn, nil
+	if s.cfg.TLS == nil {
+		return conn, nil
+	}
+	tc := tls.Client(conn, s.cfg.TLS)
+	hctx, cancel := context.WithTimeout(ctx, s.cfg.DialTimeout)
+	defer cancel()
+	if err := tc.HandshakeContext(hctx); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("TLS handshake with master %s: %w", s.cfg.Master, err)
+	}
+	return tc, nil
 }

@@ -21,7 +21,7 @@ import (
 
 // session runs one connection: hello, first report, then receive and report.
 func (s *Slave) session(ctx context.Context) error {
-	conn, err := s.dial(ctx)
+	conn, err := s.Dial(ctx)
 	if err != nil {
 		return err
 	}

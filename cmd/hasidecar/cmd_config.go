@@ -227,15 +227,3 @@ func splitConfigArg(args []string) (string, []string) {
 	}
 	return file, rest
 }
-
-// commandFlagSets returns fresh FlagSets of the commands a config file can
-// configure, for `config check`.
-//
-// TEMPORARY: the lead provides this in main.go; delete this copy then. It
-// lives here only so that package main keeps compiling meanwhile.
-func commandFlagSets(stderr io.Writer) map[string]*flag.FlagSet {
-	return map[string]*flag.FlagSet{
-		"master": (&masterCmd{}).flags(stderr),
-		"slave":  (&slaveCmd{}).flags(stderr),
-	}
-}

@@ -6,13 +6,17 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"path/filepath"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/hasidecar/hasidecar/applier"
+	"github.com/hasidecar/hasidecar/plugins"
 	"github.com/hasidecar/hasidecar/sidecar"
+	"github.com/hasidecar/hasidecar/sidecar/meta"
+	"github.com/hasidecar/hasidecar/sidecar/metrics"
 )
 
 // refusedError exits with EX_CONFIG (78), which the systemd unit lists in
@@ -26,18 +30,30 @@ func (e refusedError) ExitCode() int { return 78 }
 type slaveCmd struct {
 	log      logFlags
 	layout   layoutFlags
+	svc      serviceFlags
 	dir      string
 	stateDir string
 	fsync    string
 	ackAfter string
+	tlsName  string
+	reseed   bool
 	cfg      sidecar.SlaveConfig
+
+	metaDir      string
+	metaInclude  string
+	metaInterval time.Duration
+	metaDelete   bool
+	metaMaxSize  string
 }
+
+var slaveReloadable = []string{"log-level"}
 
 func (c *slaveCmd) flags(stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("slave", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	c.log.register(fs)
 	c.layout.register(fs)
+	c.svc.register(fs)
 	fs.StringVar(&c.dir, "dir", "", "segment directory to write (required; created if missing)")
 	fs.StringVar(&c.stateDir, "state-dir", "", "sidecar state (checkpoint), outside --dir (default: DIR.hasidecar beside it)")
 	fs.StringVar(&c.cfg.Master, "master", "", "master sidecar or broker HA address host:port (required)")
@@ -48,12 +64,20 @@ func (c *slaveCmd) flags(stderr io.Writer) *flag.FlagSet {
 	fs.DurationVar(&c.cfg.Housekeeping, "housekeeping", 20*time.Second, "drop a connection silent this long")
 	fs.DurationVar(&c.cfg.MaxBackoff, "max-backoff", 5*time.Second, "longest wait between reconnects")
 	fs.BoolVar(&c.cfg.StopOnRefusal, "exit-on-refusal", false, "exit (status 78) when the master refuses this slave for good, instead of retrying every --max-backoff")
+	fs.BoolVar(&c.reseed, "reseed", false, "move the directory's segments and checkpoint aside (into --state-dir) and copy afresh from the master")
+	fs.StringVar(&c.tlsName, "tls-server-name", "", "name to verify in the master's certificate (default: the host of --master)")
+	fs.StringVar(&c.metaDir, "meta-dir", "", "where to mirror the master's metadata files (off when empty)")
+	fs.StringVar(&c.metaInclude, "meta-include", "*.json", "comma-separated glob patterns of metadata files to mirror")
+	fs.DurationVar(&c.metaInterval, "meta-interval", time.Minute, "how often to mirror the metadata (the first run comes soon after start)")
+	fs.BoolVar(&c.metaDelete, "meta-delete", false, "remove local metadata files that were removed on the master")
+	fs.StringVar(&c.metaMaxSize, "meta-max-size", "16MiB", "largest metadata file accepted")
 	return fs
 }
 
 func runSlave(ctx context.Context, args []string, _, stderr io.Writer) error {
 	var c slaveCmd
-	if err := parseFlags(c.flags(stderr), args); err != nil {
+	fs := c.flags(stderr)
+	if err := parseService(fs, args); err != nil {
 		return err
 	}
 	if c.dir == "" || c.cfg.Master == "" {
@@ -62,41 +86,117 @@ func runSlave(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if c.stateDir == "" {
 		c.stateDir = filepath.Clean(c.dir) + ".hasidecar"
 	}
-	log, _, err := c.log.build(stderr)
+	log, lvl, err := c.log.build(stderr)
 	if err != nil {
 		return err
 	}
 	defer log.Sync()
-	mode, interval, err := applier.ParseSync(c.fsync)
+	opts, err := c.parse()
 	if err != nil {
-		return usageError{fmt.Errorf("--fsync: %w", err)}
+		return err
 	}
-	if c.cfg.AckAfter, err = sidecar.ParseAckAfter(c.ackAfter); err != nil {
-		return usageError{err}
-	}
-	c.cfg.SyncEvery = max(interval/4, time.Millisecond)
 	lay, closeLayout, err := c.layout.open(log)
 	if err != nil {
 		return err
 	}
 	defer closeLayout()
-	app, err := applier.Open(log.Named("applier"), c.dir, c.stateDir, lay, applier.Options{Sync: mode, Interval: interval})
+	if c.reseed {
+		if err := c.moveAside(log); err != nil {
+			return err
+		}
+	}
+	app, err := applier.Open(log.Named("applier"), c.dir, c.stateDir, lay, opts)
 	if err != nil {
 		return fmt.Errorf("open slave directory: %w", err)
 	}
 	log.Info("slave recovered", zap.String("dir", c.dir), zap.String("state_dir", c.stateDir),
 		zap.Int64("end_offset", app.End()), zap.String("master", c.cfg.Master), zap.String("layout", lay.Info().String()))
-	s := sidecar.NewSlave(log.Named("slave"), c.cfg, lay, app)
-	runErr := s.Run(ctx)
-	if errors.Is(runErr, sidecar.ErrRefused) {
-		runErr = refusedError{runErr}
-	}
+	runErr := c.serve(ctx, log, lvl, fs, lay, app)
 	if err := app.Close(); err != nil {
 		log.Error("close slave directory", zap.Error(err))
-		if runErr == nil {
-			runErr = err
-		}
+		runErr = errors.Join(runErr, err)
 	}
 	log.Info("slave stopped", zap.Int64("end_offset", app.End()))
 	return runErr
+}
+
+func (c *slaveCmd) parse() (applier.Options, error) {
+	mode, interval, err := applier.ParseSync(c.fsync)
+	if err != nil {
+		return applier.Options{}, usageError{fmt.Errorf("--fsync: %w", err)}
+	}
+	if c.cfg.AckAfter, err = sidecar.ParseAckAfter(c.ackAfter); err != nil {
+		return applier.Options{}, usageError{err}
+	}
+	c.cfg.SyncEvery = max(interval/4, time.Millisecond)
+	name := c.tlsName
+	if name == "" {
+		name, _, _ = net.SplitHostPort(c.cfg.Master)
+	}
+	if c.cfg.TLS, err = c.svc.clientTLS(name); err != nil {
+		return applier.Options{}, fmt.Errorf("slave TLS: %w", err)
+	}
+	return applier.Options{Sync: mode, Interval: interval}, nil
+}
+
+// moveAside keeps the old directory's files for an operator, never deletes them.
+func (c *slaveCmd) moveAside(log *zap.Logger) error {
+	path, err := applier.MoveAside(c.dir, c.stateDir, "reseed")
+	if err != nil {
+		return fmt.Errorf("reseed: %w", err)
+	}
+	log.Warn("reseed: moved the old segments and checkpoint aside; copying afresh from the master", zap.String("aside", path))
+	return nil
+}
+
+func (c *slaveCmd) serve(ctx context.Context, log *zap.Logger, lvl zap.AtomicLevel, fs *flag.FlagSet, lay plugins.Layout, app *applier.Applier) error {
+	s := sidecar.NewSlave(log.Named("slave"), c.cfg, lay, app)
+	healthy := func() error {
+		st := s.Stats()
+		switch st.State {
+		case sidecar.SlaveRefused, sidecar.SlaveNeedsReseed, sidecar.SlaveWriteFailed:
+			return fmt.Errorf("%s: %s", st.State, st.LastError)
+		}
+		return nil
+	}
+	fns := []func(context.Context) error{s.Run}
+	mrun, err := c.svc.metricsRun(log.Named("metrics"), healthy, metrics.NewSlaveCollector(s.Stats))
+	if err != nil {
+		return err
+	}
+	if mrun != nil {
+		fns = append(fns, mrun)
+	}
+	mc, err := c.metaClient(log, s)
+	if err != nil {
+		return err
+	}
+	if mc != nil {
+		fns = append(fns, mc.Run)
+	}
+	rl := &reloader{log: log.Named("reload"), fs: fs, names: slaveReloadable, apply: func(name, v string) error {
+		return lvl.UnmarshalText([]byte(v))
+	}}
+	fns = append(fns, notifyLifecycle(log.Named("systemd"), healthy), rl.run)
+	err = runAll(ctx, fns...)
+	if errors.Is(err, sidecar.ErrRefused) {
+		return refusedError{err}
+	}
+	return err
+}
+
+func (c *slaveCmd) metaClient(log *zap.Logger, s *sidecar.Slave) (*meta.Client, error) {
+	if c.metaDir == "" {
+		return nil, nil
+	}
+	include := splitList(c.metaInclude)
+	if err := meta.CheckPatterns(include); err != nil {
+		return nil, usageError{fmt.Errorf("--meta-include: %w", err)}
+	}
+	size, err := plugins.ParseSize(c.metaMaxSize)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("--meta-max-size: %w", err)}
+	}
+	return meta.NewClient(log.Named("meta"), meta.ClientOptions{Dir: c.metaDir, Include: include, MaxFileSize: size,
+		Interval: c.metaInterval, Delete: c.metaDelete, Dial: s.Dial}), nil
 }

@@ -26,7 +26,9 @@ Commands:
   write     a built-in broker-like writer appending RocketMQ records through mmap
   verify    compare two segment directories
   demo      writer, master and slave on this machine for ~15 s, then verify
-  bench     measure catch-up throughput against a raw TCP copy
+  bench     measure catch-up throughput (vs a raw TCP copy) or sync-commit latency
+  config    check a configuration file: config check FILE
+  run       run the role a configuration file names (the systemd unit's entry point)
   version   print the version
 
 Run 'hasidecar <command> -h' for a command's flags.
@@ -92,6 +94,17 @@ func commands() map[string]command {
 		"demo":    runDemo,
 		"bench":   runBench,
 		"version": runVersion,
+		"config":  runConfig,
+		"run":     runService,
+	}
+}
+
+// commandFlagSets returns fresh FlagSets of the commands a config file can
+// configure, for `config check`.
+func commandFlagSets(stderr io.Writer) map[string]*flag.FlagSet {
+	return map[string]*flag.FlagSet{
+		"master": (&masterCmd{}).flags(stderr),
+		"slave":  (&slaveCmd{}).flags(stderr),
 	}
 }
 

@@ -25,6 +25,9 @@ type ServerOptions struct {
 	Mode os.FileMode
 	// MaxTimeout clamps each WAIT's timeout; 0 means one minute.
 	MaxTimeout time.Duration
+	// Observe, if set, is told each WAIT's result and how long it took
+	// (for the sync-commit metrics).
+	Observe func(status Status, took time.Duration)
 }
 
 // Server serves the ack protocol (doc.go) on a Unix socket.

@@ -125,9 +125,13 @@ func (sc *serverConn) dispatch(ctx context.Context, req Request) {
 	go func() {
 		defer sc.waits.Done()
 		defer sc.inflight.Add(-1)
+		t0 := time.Now()
 		wctx, cancel := context.WithTimeout(ctx, d)
 		res := sc.s.tr.Wait(wctx, req.Offset)
 		cancel()
+		if obs := sc.s.opts.Observe; obs != nil {
+			obs(res.Status, time.Since(t0))
+		}
 		sc.send(ctx, AppendResult(nil, req.ID, res))
 	}()
 }
