@@ -84,9 +84,9 @@ func (c *comparer) note(format string, args ...any) {
 }
 
 func (c *comparer) compareNames(segA, segB []int64) {
-	oldestB := int64(-1)
+	oldestB, newestB := int64(-1), int64(-1)
 	if len(segB) > 0 {
-		oldestB = segB[0]
+		oldestB, newestB = segB[0], segB[len(segB)-1]
 	}
 	for _, s := range segA {
 		if slices.Contains(segB, s) {
@@ -95,7 +95,7 @@ func (c *comparer) compareNames(segA, segB []int64) {
 		switch {
 		case c.opts.Exact:
 			c.diff("segment %s is only in %s", c.lay.SegmentName(s), c.a)
-		case s >= oldestB && s < c.rep.EndB:
+		case s >= oldestB && (s < c.rep.EndB || s < newestB):
 			c.diff("segment %s is missing from %s", c.lay.SegmentName(s), c.b)
 		}
 	}
