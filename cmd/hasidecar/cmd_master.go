@@ -40,9 +40,7 @@ type masterCmd struct {
 	fallbehindMax string
 
 	allowSlaves string
-	metaDir     string
-	metaInclude string
-	metaMaxSize string
+	meta        metaFlags
 }
 
 // masterReloadable are the flags a SIGHUP re-reads.
@@ -72,9 +70,7 @@ func (c *masterCmd) flags(stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.ackMode, "ack-socket-mode", "0660", "file mode of the ack socket")
 	fs.StringVar(&c.ackPolicy, "ack-policy", "any", "which slaves must acknowledge: any, all or quorum=N (reloadable)")
 	fs.StringVar(&c.fallbehindMax, "fallbehind-max", "256MiB", "answer NOT_AVAILABLE when the slaves are further behind than this (reloadable)")
-	fs.StringVar(&c.metaDir, "meta-dir", "", "broker metadata directory (store/config) to mirror to slaves (off when empty)")
-	fs.StringVar(&c.metaInclude, "meta-include", "*.json", "comma-separated glob patterns of metadata files to mirror")
-	fs.StringVar(&c.metaMaxSize, "meta-max-size", "16MiB", "largest metadata file served")
+	c.meta.register(fs, "broker metadata directory (store/config) to mirror to slaves (off when empty)")
 	return fs
 }
 
@@ -234,18 +230,39 @@ func (c *masterCmd) listener(log *zap.Logger) (net.Listener, error) {
 
 // metaServer builds the metadata mirror's server, or nil when off.
 func (c *masterCmd) metaServer(log *zap.Logger) (sidecar.MetaServer, error) {
-	if c.metaDir == "" {
+	if c.meta.dir == "" {
 		return nil, nil
 	}
-	include := splitList(c.metaInclude)
-	if err := meta.CheckPatterns(include); err != nil {
-		return nil, usageError{fmt.Errorf("--meta-include: %w", err)}
-	}
-	size, err := plugins.ParseSize(c.metaMaxSize)
+	include, size, err := c.meta.parse()
 	if err != nil {
-		return nil, usageError{fmt.Errorf("--meta-max-size: %w", err)}
+		return nil, err
 	}
-	return meta.NewServer(log.Named("meta"), meta.ServerOptions{Dir: c.metaDir, Include: include, MaxFileSize: size}), nil
+	return meta.NewServer(log.Named("meta"), meta.ServerOptions{Dir: c.meta.dir, Include: include, MaxFileSize: size}), nil
+}
+
+// metaFlags are the metadata mirror's flags, alike on master and slave.
+type metaFlags struct {
+	dir     string
+	include string
+	maxSize string
+}
+
+func (m *metaFlags) register(fs *flag.FlagSet, dirUsage string) {
+	fs.StringVar(&m.dir, "meta-dir", "", dirUsage)
+	fs.StringVar(&m.include, "meta-include", "*.json", "comma-separated glob patterns of metadata files to mirror")
+	fs.StringVar(&m.maxSize, "meta-max-size", "16MiB", "largest metadata file mirrored")
+}
+
+func (m *metaFlags) parse() ([]string, int64, error) {
+	include := splitList(m.include)
+	if err := meta.CheckPatterns(include); err != nil {
+		return nil, 0, usageError{fmt.Errorf("--meta-include: %w", err)}
+	}
+	size, err := plugins.ParseSize(m.maxSize)
+	if err != nil {
+		return nil, 0, usageError{fmt.Errorf("--meta-max-size: %w", err)}
+	}
+	return include, size, nil
 }
 
 func splitList(s string) []string {

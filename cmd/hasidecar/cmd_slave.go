@@ -39,11 +39,9 @@ type slaveCmd struct {
 	reseed   bool
 	cfg      sidecar.SlaveConfig
 
-	metaDir      string
-	metaInclude  string
+	meta         metaFlags
 	metaInterval time.Duration
 	metaDelete   bool
-	metaMaxSize  string
 }
 
 var slaveReloadable = []string{"log-level"}
@@ -66,11 +64,9 @@ func (c *slaveCmd) flags(stderr io.Writer) *flag.FlagSet {
 	fs.BoolVar(&c.cfg.StopOnRefusal, "exit-on-refusal", false, "exit (status 78) when the master refuses this slave for good, instead of retrying every --max-backoff")
 	fs.BoolVar(&c.reseed, "reseed", false, "move the directory's segments and checkpoint aside (into --state-dir) and copy afresh from the master")
 	fs.StringVar(&c.tlsName, "tls-server-name", "", "name to verify in the master's certificate (default: the host of --master)")
-	fs.StringVar(&c.metaDir, "meta-dir", "", "where to mirror the master's metadata files (off when empty)")
-	fs.StringVar(&c.metaInclude, "meta-include", "*.json", "comma-separated glob patterns of metadata files to mirror")
+	c.meta.register(fs, "where to mirror the master's metadata files (off when empty)")
 	fs.DurationVar(&c.metaInterval, "meta-interval", time.Minute, "how often to mirror the metadata (the first run comes soon after start)")
 	fs.BoolVar(&c.metaDelete, "meta-delete", false, "remove local metadata files that were removed on the master")
-	fs.StringVar(&c.metaMaxSize, "meta-max-size", "16MiB", "largest metadata file accepted")
 	return fs
 }
 
@@ -186,17 +182,13 @@ func (c *slaveCmd) serve(ctx context.Context, log *zap.Logger, lvl zap.AtomicLev
 }
 
 func (c *slaveCmd) metaClient(log *zap.Logger, s *sidecar.Slave) (*meta.Client, error) {
-	if c.metaDir == "" {
+	if c.meta.dir == "" {
 		return nil, nil
 	}
-	include := splitList(c.metaInclude)
-	if err := meta.CheckPatterns(include); err != nil {
-		return nil, usageError{fmt.Errorf("--meta-include: %w", err)}
-	}
-	size, err := plugins.ParseSize(c.metaMaxSize)
+	include, size, err := c.meta.parse()
 	if err != nil {
-		return nil, usageError{fmt.Errorf("--meta-max-size: %w", err)}
+		return nil, err
 	}
-	return meta.NewClient(log.Named("meta"), meta.ClientOptions{Dir: c.metaDir, Include: include, MaxFileSize: size,
+	return meta.NewClient(log.Named("meta"), meta.ClientOptions{Dir: c.meta.dir, Include: include, MaxFileSize: size,
 		Interval: c.metaInterval, Delete: c.metaDelete, Dial: s.Dial}), nil
 }

@@ -51,15 +51,7 @@ var writerEnd = regexp.MustCompile(`end offset (\d+)`)
 // and checks the directories are identical.
 func (c *cluster) finish() int64 {
 	c.t.Helper()
-	if err := c.writer.wait(60 * time.Second); err != nil {
-		c.t.Fatalf("writer: %v", err)
-	}
-	m := writerEnd.FindStringSubmatch(c.writer.out.String())
-	if m == nil {
-		c.t.Fatalf("writer printed no end offset")
-	}
-	end, _ := strconv.ParseInt(m[1], 10, 64)
-	c.waitAcked(end)
+	end := c.finishKeepSlave()
 	if err := c.slave.stop(); err != nil {
 		c.t.Errorf("slave exit: %v", err)
 	}
