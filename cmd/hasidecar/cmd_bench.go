@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"go.uber.org/zap"
@@ -97,20 +98,41 @@ func (c *benchCmd) run(ctx context.Context, out io.Writer, dir string, total, se
 		return err
 	}
 	fmt.Fprintf(out, "prepared %.0f MiB of RocketMQ records in %d-byte segments\n", mib(end), seg)
-	rawTook, rawBytes, err := rawCopy(ctx, src, filepath.Join(dir, "rawcopy"))
+	// The raw copy runs before and after hasidecar and the faster run is
+	// the baseline. Every run starts with the source in the page cache and
+	// no dirty pages left by another: writeback must not slow the next run.
+	rawTook, rawBytes, err := c.rawRun(ctx, dir, src)
 	if err != nil {
-		return fmt.Errorf("raw TCP copy: %w", err)
+		return err
 	}
 	hsTook, err := c.catchUp(ctx, dir, src, end, seg)
 	if err != nil {
 		return err
 	}
+	os.RemoveAll(filepath.Join(dir, "slave"))
+	rawTook2, _, err := c.rawRun(ctx, dir, src)
+	if err != nil {
+		return err
+	}
+	rawTook = min(rawTook, rawTook2)
 	rawRate, hsRate := mib(rawBytes)/rawTook.Seconds(), mib(end)/hsTook.Seconds()
-	fmt.Fprintf(out, "raw TCP copy of the files (%.0f MiB: read -> loopback TCP -> write): %7.3fs  %7.1f MiB/s\n",
+	fmt.Fprintf(out, "raw TCP copy of the files (%.0f MiB: read -> loopback TCP -> write; best of 2): %7.3fs  %7.1f MiB/s\n",
 		mib(rawBytes), rawTook.Seconds(), rawRate)
 	fmt.Fprintf(out, "hasidecar catch-up (master+slave processes, fsync=%s):    %7.3fs  %7.1f MiB/s  = %.2fx of raw\n",
 		c.fsync, hsTook.Seconds(), hsRate, hsRate/rawRate)
 	return nil
+}
+
+// rawRun is one raw copy of src, from a synced page cache; it removes its copy.
+func (c *benchCmd) rawRun(ctx context.Context, dir, src string) (time.Duration, int64, error) {
+	syscall.Sync()
+	took, n, err := rawCopy(ctx, src, filepath.Join(dir, "rawcopy"))
+	if err != nil {
+		return 0, 0, fmt.Errorf("raw TCP copy: %w", err)
+	}
+	os.RemoveAll(filepath.Join(dir, "rawcopy"))
+	syscall.Sync()
+	return took, n, nil
 }
 
 // fillRocketMQ writes total bytes of records with the built-in writer.
