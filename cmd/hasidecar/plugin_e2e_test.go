@@ -233,6 +233,45 @@ func TestE2EPluginKilledMidRun(t *testing.T) {
 	}
 }
 
+// TestE2EPluginHungMidRun makes the master's plugin hang in Scan (the
+// binary's test hook: Scan blocks while a file exists): after the call
+// timeout the master says so, kills it and restarts it, and replication
+// resumes to an identical directory.
+//
+// It waits out the host's default call timeout (5 s: the CLI has no flag for
+// it), so -short skips it.
+func TestE2EPluginHungMidRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out the 5 s plugin call timeout")
+	}
+	plugin := crc32cPlugin(t)
+	reapPlugins(t, plugin)
+	c := newCluster(t)
+	lay := []string{"--layout-plugin", plugin}
+	c.startSlave(lay...) // before the hook is in the environment: only the master's plugin hangs
+	hang := filepath.Join(c.dir, "hang")
+	t.Setenv("HASIDECAR_LAYOUT_TEST_HANG_FILE", hang)
+	c.startMaster(lay...)
+	c.startLayoutWriter("crc32c", 2000, 30*time.Second)
+	acked := c.ackedBeyond(1 << 20)
+	mpid := childPlugin(t, plugin, c.master)
+	if err := os.WriteFile(hang, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	outputHas(t, c.master, "layout plugin hung; killed it")
+	// Remove the hook before the restarted plugin's first Scan can see it.
+	if err := os.Remove(hang); err != nil {
+		t.Fatal(err)
+	}
+	outputHas(t, c.master, "layout plugin restarted")
+	childPlugin(t, plugin, c.master, mpid)
+	c.ackedBeyond(acked + 1<<20)
+	if err := c.writer.stop(); err != nil {
+		t.Fatalf("writer: %v", err)
+	}
+	c.finishLayout(lay...)
+}
+
 // TestE2EPluginCatchUp catches up a slave from a crc32c
 // directory written beforehand, with the segment size given to the plugin.
 func TestE2EPluginCatchUp(t *testing.T) {
