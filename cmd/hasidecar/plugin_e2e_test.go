@@ -398,3 +398,31 @@ func isZombie(pid int) bool {
 	f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
 	return len(f) > 0 && (f[0] == "Z" || f[0] == "X")
 }
+
+// TestWriteCrc32cResumes: `write --layout crc32c` continues after the last
+// valid record of an existing directory, and the records it wrote are the
+// ones the plugin's layout finds (the catch-up tests then replicate them).
+func TestWriteCrc32cResumes(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "wal")
+	var ends []int64
+	for range 2 {
+		out, code := runBin(t, "write", "--layout", "crc32c", "--dir", dir, "--segment-size", "64KiB", "--count", "100", "--body-size", "1000")
+		m := writerEnd.FindStringSubmatch(out)
+		if code != 0 || m == nil {
+			t.Fatalf("write exit %d:\n%s", code, out)
+		}
+		end, _ := strconv.ParseInt(m[1], 10, 64)
+		ends = append(ends, end)
+	}
+	// 1008-byte records, 65 to a 64 KiB segment (the rest is sealed): 100
+	// records end at 65536 + 35*1008, 200 at 3*65536 + 5*1008.
+	if ends[0] != 65536+35*1008 || ends[1] != 3*65536+5*1008 {
+		t.Fatalf("ends %v, want [%d %d]", ends, 65536+35*1008, 3*65536+5*1008)
+	}
+	if n := countFiles(t, dir, "seg-"); n != 4 {
+		t.Fatalf("%d segments, want 4", n)
+	}
+	if out, code := runBin(t, "write", "--layout", "nosuch", "--dir", dir); code != 64 {
+		t.Fatalf("unknown layout: exit %d, want 64:\n%s", code, out)
+	}
+}
