@@ -48,6 +48,9 @@ func (c *benchCmd) benchSync(ctx context.Context, out io.Writer, dir string, seg
 	if err := c.warmUp(ctx, mdir, seg, sock); err != nil {
 		return err
 	}
+	if err := ackRoundTrip(ctx, out, sock, 20000); err != nil {
+		return err
+	}
 	fmt.Fprintf(out, "sync commits: slave --ack-after %s --fsync %s, %d-byte bodies, %d CPUs; writers share one ack connection\n",
 		c.ackAfter, c.fsync, c.body, runtime.NumCPU())
 	var base float64
@@ -104,6 +107,29 @@ func (c *benchCmd) syncLevel(ctx context.Context, mdir string, seg int64, sock s
 	}
 	defer w.Close()
 	return wc.loop(ctx, zap.NewNop(), w)
+}
+
+// ackRoundTrip measures WAITs for offset 0, which the master answers OK at
+// once: the ack socket and server alone, without replication, to split a
+// commit's latency between the socket round trip and the replication path.
+func ackRoundTrip(ctx context.Context, out io.Writer, sock string, n int) error {
+	cl, err := ackclient.Dial(ctx, sock)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	l := &latencies{}
+	for range n {
+		t0 := time.Now()
+		res, err := cl.Wait(ctx, 0)
+		if err != nil {
+			return fmt.Errorf("ack round trip: %w", err)
+		}
+		l.add(time.Since(t0), res.Status.String())
+	}
+	fmt.Fprintf(out, "ack socket round trip (WAIT of a committed offset, %d times): p50=%v p99=%v p999=%v\n",
+		n, l.quantile(0.5), l.quantile(0.99), l.quantile(0.999))
+	return nil
 }
 
 // pingPong measures n round trips of 8 bytes over loopback TCP.
