@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"syscall"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -148,6 +149,10 @@ func (l *Layout) launch() (*proc, error) {
 	// SkipHostEnv below: go-plugin would otherwise append the host's
 	// environment after ours, and the last duplicate wins.
 	cmd.Env = append(os.Environ(), l.opts.Env...)
+	// A host killed with SIGKILL cannot stop its plugin; the kernel does it
+	// for us. (Linux sends it when the thread that started the plugin exits;
+	// Go keeps its threads, and a restart after such an exit is harmless.)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	out := &lineLogger{z: l.log.With(zap.String("path", l.opts.Path))}
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  shared.Handshake,
