@@ -66,4 +66,12 @@
 // layout's Scan from its oldest segment, a warning is logged, the tail is
 // discarded as above and a checkpoint is written. With neither, the applier
 // starts empty.
+//
+// # Moving aside
+//
+// MoveAside never deletes: it moves every file of the segment directory and
+// the checkpoint into stateDir/aside-<UTC time>-<reason>/ with an ASIDE.txt
+// note, for a reseed (the master no longer has the slave's next offset) or a
+// diverged replica, after which Open starts empty and the slave copies afresh.
+// The state directory must be on the segment directory's file system.
 package applier
