@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -177,8 +178,19 @@ func (c *cluster) finishLayout(layoutArgs ...string) int64 {
 	if code != 0 || !strings.Contains(out, "OK: no differences") {
 		c.t.Fatalf("verify exit %d:\n%s", code, out)
 	}
+	// verify skips files its layout does not name: with the wrong layout it
+	// would compare nothing and still say OK.
+	compared := int64(-1)
+	if m := verifyCompared.FindStringSubmatch(out); m != nil {
+		compared, _ = strconv.ParseInt(m[1], 10, 64)
+	}
+	if compared < end {
+		c.t.Fatalf("verify compared less than the writer's end %d:\n%s", end, out)
+	}
 	return end
 }
+
+var verifyCompared = regexp.MustCompile(`compared \d+ segments, (\d+) bytes`)
 
 func (c *cluster) startLayoutWriter(layout string, rate int, d time.Duration) {
 	c.writer = start(c.t, "writer", "write", "--layout", layout, "--dir", c.mdir, "--segment-size", e2eSegment,
