@@ -138,7 +138,10 @@ func (t *Tailer) Changed() <-chan struct{} {
 func (t *Tailer) Hint(off int64) {
 	for {
 		cur := t.hint.Load()
-		if off <= cur || t.hint.CompareAndSwap(cur, off) {
+		if off <= cur {
+			return // nothing new: the tailer already knows, do not wake it
+		}
+		if t.hint.CompareAndSwap(cur, off) {
 			break
 		}
 	}

@@ -29,32 +29,18 @@ type walkResult struct {
 
 var pageSize = int64(os.Getpagesize())
 
-// Scan implements plugins.Layout. It maps the file read-only from the page
-// holding from up to the smaller of its current size and SegmentSize, walks
-// the records from from and unmaps before returning. The first byte that does
-// not start a valid record ends the walk; that is the end of the data, not an
-// error, so Scan never returns plugins.ErrCorrupt. A fault while reading the
-// map (the file truncated underneath) returns an error wrapping ErrFault.
+// Scan implements plugins.Layout. It reads the file with pread from from,
+// in windows that grow while records continue past them (scanRead), and
+// walks the records. The first byte that does not start a valid record ends
+// the walk; that is the end of the data, not an error, so Scan never returns
+// plugins.ErrCorrupt. A file truncated underneath reads short: its data ends
+// there.
 func (l *Layout) Scan(path string, start, from int64) (plugins.Scan, error) {
 	segEnd := start + l.segSize
 	if from < start || from > segEnd {
 		return plugins.Scan{}, fmt.Errorf("scan %s from %d: segment is [%d, %d]: %w", path, from, start, segEnd, ErrRange)
 	}
-	data, base, err := l.mapFrom(path, start, from)
-	if err != nil {
-		return plugins.Scan{}, err
-	}
-	r, err := l.walkGuarded(data, base, segEnd, from, segEnd)
-	if uerr := unmap(data); err == nil && uerr != nil {
-		err = fmt.Errorf("scan %s: %w", path, uerr)
-	}
-	if err != nil {
-		return plugins.Scan{}, fmt.Errorf("scan %s: %w", path, err)
-	}
-	if r.full {
-		return plugins.Scan{End: segEnd, Stable: segEnd, Full: true}, nil
-	}
-	return plugins.Scan{End: r.end, Stable: r.last}, nil
+	return l.scanRead(path, start, from)
 }
 
 // IsBoundary implements plugins.Layout by walking the records from start
