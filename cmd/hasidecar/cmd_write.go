@@ -175,6 +175,8 @@ type writeGang struct {
 	mu  sync.Mutex // serializes appends, like the broker's put-message lock
 	st  *writeStats
 	err error
+
+	smu sync.Mutex // guards st.sync: recording a wait must not hold up appends
 }
 
 func (g *writeGang) run(ctx context.Context) {
@@ -218,8 +220,8 @@ func (g *writeGang) wait(ctx context.Context, end int64) {
 	t0 := time.Now()
 	res, err := g.cl.Wait(wctx, end)
 	d := time.Since(t0)
-	g.mu.Lock()
-	defer g.mu.Unlock()
+	g.smu.Lock()
+	defer g.smu.Unlock()
 	if err != nil {
 		if !errors.Is(err, context.Canceled) {
 			g.log.Warn("synchronous commit wait failed", zap.Int64("offset", end), zap.Error(err))

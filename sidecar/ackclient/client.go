@@ -21,8 +21,10 @@ type Client struct {
 	c    net.Conn
 	done chan struct{} // closed when the reader goroutine ends
 
-	wmu  sync.Mutex // serializes writes; each request is one Write
-	wbuf []byte
+	wmu      sync.Mutex // guards the write batch
+	queued   []byte     // requests queued while another caller writes
+	wbuf     []byte     // the batch being written
+	flushing bool       // a caller is writing batches
 
 	mu      sync.Mutex
 	nextID  uint32
@@ -147,11 +149,30 @@ func (c *Client) unregister(id uint32) {
 	c.mu.Unlock()
 }
 
+// write queues a request. The caller that finds no write in progress
+// writes every queued request in one batch, and again while more arrive:
+// many concurrent waiters (a group commit) cost a few writes, not one each.
+// A failed write closes the connection, so every pending call fails.
 func (c *Client) write(enc func([]byte) []byte) error {
 	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	c.wbuf = enc(c.wbuf[:0])
-	if _, err := c.c.Write(c.wbuf); err != nil {
+	c.queued = enc(c.queued)
+	if c.flushing {
+		c.wmu.Unlock()
+		return nil // the writing caller takes it with its next batch
+	}
+	c.flushing = true
+	var err error
+	for len(c.queued) > 0 && err == nil {
+		c.wbuf, c.queued = c.queued, c.wbuf[:0]
+		c.wmu.Unlock()
+		_, err = c.c.Write(c.wbuf)
+		c.wmu.Lock()
+	}
+	c.flushing = false
+	c.queued = c.queued[:0]
+	c.wmu.Unlock()
+	if err != nil {
+		c.c.Close()
 		return fmt.Errorf("write ack request: %w", err)
 	}
 	return nil
