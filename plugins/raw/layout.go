@@ -4,16 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
 
 	"github.com/hasidecar/hasidecar/plugins"
 )
 
 // Name is the layout's name in plugins.Info.
 const Name = "raw"
-
-// nameLen is the length of a segment file name: 20 decimal digits.
-const nameLen = 20
 
 // Sentinel errors of this package; test them with errors.Is.
 var (
@@ -49,25 +45,13 @@ func (l *Layout) Info() plugins.Info {
 
 // SegmentName implements plugins.Layout: start as 20 zero-padded digits.
 func (l *Layout) SegmentName(start int64) string {
-	return fmt.Sprintf("%020d", start)
+	return plugins.OffsetName(start)
 }
 
 // ParseName implements plugins.Layout. It accepts exactly 20 ASCII digits
 // whose value fits an int64.
 func (l *Layout) ParseName(name string) (int64, bool) {
-	if len(name) != nameLen {
-		return 0, false
-	}
-	for i := 0; i < len(name); i++ {
-		if name[i] < '0' || name[i] > '9' {
-			return 0, false
-		}
-	}
-	v, err := strconv.ParseInt(name, 10, 64)
-	if err != nil {
-		return 0, false
-	}
-	return v, true
+	return plugins.ParseOffsetName(name)
 }
 
 // Scan implements plugins.Layout with one stat: the valid end is the file

@@ -3,7 +3,6 @@ package rocketmq
 import (
 	"fmt"
 	"math"
-	"strconv"
 
 	"github.com/hasidecar/hasidecar/plugins"
 )
@@ -30,8 +29,6 @@ const (
 	// MaxSegmentSize is the largest accepted segment: a blank record's
 	// TOTALSIZE (int32) must be able to cover the rest of a segment.
 	MaxSegmentSize = math.MaxInt32
-	// nameLen is the length of a segment file name: 20 decimal digits.
-	nameLen = 20
 )
 
 // Options configures a Layout. The zero value is RocketMQ's default.
@@ -96,25 +93,13 @@ func (l *Layout) Info() plugins.Info {
 // SegmentName implements plugins.Layout: the start offset as 20 zero-padded
 // decimal digits, like RocketMQ's UtilAll.offset2FileName.
 func (l *Layout) SegmentName(start int64) string {
-	return fmt.Sprintf("%020d", start)
+	return plugins.OffsetName(start)
 }
 
 // ParseName implements plugins.Layout. It accepts exactly 20 ASCII digits
 // whose value fits an int64; alignment is the caller's business.
 func (l *Layout) ParseName(name string) (int64, bool) {
-	if len(name) != nameLen {
-		return 0, false
-	}
-	for i := 0; i < len(name); i++ {
-		if name[i] < '0' || name[i] > '9' {
-			return 0, false
-		}
-	}
-	v, err := strconv.ParseInt(name, 10, 64)
-	if err != nil {
-		return 0, false
-	}
-	return v, true
+	return plugins.ParseOffsetName(name)
 }
 
 // version returns the record format of a message magic: 1, 2, or 0 when the
