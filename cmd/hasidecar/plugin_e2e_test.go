@@ -392,10 +392,10 @@ func TestE2EPluginDiesWithItsHost(t *testing.T) {
 	for syscall.Kill(pid, 0) == nil && !isZombie(pid) {
 		if time.Now().After(deadline) {
 			syscall.Kill(pid, syscall.SIGKILL)
-			// Known bug, kept visible: plugins/external starts the plugin
-			// without a parent-death signal, and go-plugin's server does not
-			// exit when its host's connection goes away.
-			t.Skipf("KNOWN BUG: layout plugin %d outlived its SIGKILLed host (killed it now)", pid)
+			// go-plugin's server does not exit when its host's connection
+			// goes away: only the parent-death signal plugins/external
+			// sets on the plugin process ends it.
+			t.Fatalf("layout plugin %d outlived its SIGKILLed host (killed it now)", pid)
 		}
 		time.Sleep(10 * time.Millisecond) // poll interval
 	}
