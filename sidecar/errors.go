@@ -16,6 +16,9 @@ var (
 	ErrUnservable = errors.New("sidecar: requested offset cannot be served")
 	// ErrNeedsReseed means the master no longer holds the data the slave needs.
 	ErrNeedsReseed = errors.New("sidecar: slave needs a reseed")
+	// ErrLayoutMismatch means master and slave use different layouts or
+	// segment sizes; the slave would build a wrong directory.
+	ErrLayoutMismatch = errors.New("sidecar: layout mismatch")
 	// ErrDiverged means the slave holds bytes the master does not: its data
 	// differs from the master's, or goes beyond the master's end.
 	ErrDiverged = errors.New("sidecar: slave diverged from master")
@@ -30,7 +33,7 @@ func refusalCode(err error) string {
 		return haproto.CodeReseed
 	case errors.Is(err, ErrDiverged):
 		return haproto.CodeDiverged
-	case errors.Is(err, ErrRefused):
+	case errors.Is(err, ErrRefused), errors.Is(err, ErrLayoutMismatch):
 		return haproto.CodeLayout
 	}
 	return haproto.CodeUnavailable
@@ -38,5 +41,6 @@ func refusalCode(err error) string {
 
 // permanent reports whether a refusal cannot pass by retrying.
 func permanent(err error) bool {
-	return errors.Is(err, ErrRefused) || errors.Is(err, ErrNeedsReseed) || errors.Is(err, ErrDiverged)
+	return errors.Is(err, ErrRefused) || errors.Is(err, ErrNeedsReseed) || errors.Is(err, ErrDiverged) ||
+		errors.Is(err, ErrLayoutMismatch)
 }

@@ -51,7 +51,11 @@ func (c *masterConn) serve(ctx context.Context) {
 	}
 	if err != nil {
 		c.m.refused.Add(1)
-		c.log.Warn("slave connection closed before streaming", zap.Error(err))
+		if permanent(err) {
+			c.log.Error("refusing slave", zap.Error(err))
+		} else {
+			c.log.Warn("slave connection closed before streaming", zap.Error(err))
+		}
 		return
 	}
 	start, err := c.startPosition(ctx, first)
@@ -152,10 +156,10 @@ func (c *masterConn) readReport() (int64, error) {
 func (c *masterConn) checkLayout(h haproto.Hello) error {
 	mine := c.m.layout.Info()
 	if h.Version != haproto.Version {
-		return fmt.Errorf("slave speaks hello version %d, master %d: %w", h.Version, haproto.Version, ErrRefused)
+		return fmt.Errorf("slave speaks hello version %d, master %d: %w", h.Version, haproto.Version, ErrLayoutMismatch)
 	}
 	if h.Layout.Info() != mine {
-		return fmt.Errorf("slave layout %s differs from master layout %s: %w", h.Layout.Info(), mine, ErrRefused)
+		return fmt.Errorf("slave layout %s differs from master layout %s: %w", h.Layout.Info(), mine, ErrLayoutMismatch)
 	}
 	return nil
 }

@@ -96,14 +96,29 @@ func (s *Slave) hello(conn net.Conn) error {
 		return fmt.Errorf("master %s: %s", s.cfg.Master, rep.Error)
 	case rep.Code == haproto.CodeReseed:
 		s.setState(SlaveNeedsReseed, rep.Error)
-		return fmt.Errorf("master %s: %s: %w: %w", s.cfg.Master, rep.Error, ErrNeedsReseed, ErrRefused)
+		return s.refusal(rep, ErrNeedsReseed)
 	case rep.Code == haproto.CodeDiverged:
-		return fmt.Errorf("master %s: %s: %w: %w", s.cfg.Master, rep.Error, ErrDiverged, ErrRefused)
+		return s.refusal(rep, ErrDiverged)
 	case rep.Error != "":
-		return fmt.Errorf("master %s: %s: %w", s.cfg.Master, rep.Error, ErrRefused)
+		return s.refusal(rep, ErrLayoutMismatch)
 	}
 	s.setState(SlaveStreaming, "")
 	return nil
+}
+
+// refusalError is the master's refusal as the slave reports it: the
+// master's own words (which already name the cause) matching ErrRefused and
+// the cause's sentinel for errors.Is.
+type refusalError struct {
+	msg   string
+	kinds []error
+}
+
+func (e *refusalError) Error() string   { return e.msg }
+func (e *refusalError) Unwrap() []error { return e.kinds }
+
+func (s *Slave) refusal(rep haproto.HelloReply, kind error) error {
+	return &refusalError{msg: fmt.Sprintf("master %s refused this slave: %s", s.cfg.Master, rep.Error), kinds: []error{kind, ErrRefused}}
 }
 
 // tailDigest hashes up to TailWindow bytes below end, within end's segment.

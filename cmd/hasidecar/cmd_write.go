@@ -45,13 +45,13 @@ func (c *writeCmd) flags(stderr io.Writer) *flag.FlagSet {
 	fs.SetOutput(stderr)
 	c.log.register(fs)
 	fs.StringVar(&c.dir, "dir", "", "segment directory to append to (created if missing; continues an existing one)")
-	fs.StringVar(&c.layout, "layout", "rocketmq", "rocketmq (v1 records through mmap, like a broker) or raw (write(2) appends)")
+	fs.StringVar(&c.layout, "layout", "rocketmq", "rocketmq (v1 records through mmap, like a broker), raw (write(2) appends) or crc32c (the example plugin's format)")
 	fs.StringVar(&c.segmentSize, "segment-size", "64MiB", "segment size")
 	fs.IntVar(&c.bodySize, "body-size", 1024, "message body bytes")
 	fs.Float64Var(&c.rate, "rate", 0, "messages per second (0: as fast as possible)")
 	fs.DurationVar(&c.duration, "duration", 0, "stop after this long (0: until interrupted or --count)")
 	fs.Int64Var(&c.count, "count", 0, "stop after this many messages (0: no limit)")
-	fs.IntVar(&c.retain, "retain", 0, "keep at most this many segments, deleting the oldest (0: keep all)")
+	fs.IntVar(&c.retain, "retain", 0, "rocketmq: keep at most this many segments, deleting the oldest (0: keep all)")
 	fs.StringVar(&c.ackSocket, "ack-socket", "", "make each message a synchronous commit: wait on the master's ack socket")
 	fs.IntVar(&c.waiters, "writers", 1, "with --ack-socket: concurrent writers, each appending then waiting")
 	fs.DurationVar(&c.waitTimeout, "wait-timeout", 5*time.Second, "with --ack-socket: the wait's timeout")
@@ -91,6 +91,9 @@ func (c *writeCmd) open(log *zap.Logger) (appender, error) {
 	if err != nil {
 		return nil, usageError{fmt.Errorf("--segment-size: %w", err)}
 	}
+	if c.retain > 0 && c.layout != "rocketmq" {
+		return nil, usageError{fmt.Errorf("write: --retain is implemented for --layout rocketmq only")}
+	}
 	switch c.layout {
 	case "rocketmq":
 		w, err := rocketmq.OpenWriter(log, c.dir, rocketmq.WriterOptions{SegmentSize: size, Retain: c.retain})
@@ -103,7 +106,7 @@ func (c *writeCmd) open(log *zap.Logger) (appender, error) {
 	case "crc32c":
 		return openCrc32cAppender(log, c.dir, size)
 	}
-	return nil, usageError{fmt.Errorf("write: --layout %q: want rocketmq or raw", c.layout)}
+	return nil, usageError{fmt.Errorf("write: --layout %q: want rocketmq, raw or crc32c", c.layout)}
 }
 
 type rocketmqAppender struct {

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"strconv"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -12,9 +13,9 @@ import (
 
 // startExternal launches a layout plugin binary; the segment size travels as
 // its -segment-size flag.
-func startExternal(log *zap.Logger, path string, args []string, size int64) (plugins.Layout, func() error, error) {
+func startExternal(log *zap.Logger, path string, args []string, size int64, callTimeout time.Duration) (plugins.Layout, func() error, error) {
 	ext, err := external.Start(log, external.Options{
-		Path: path, Args: append(args, "-segment-size="+strconv.FormatInt(size, 10)),
+		Path: path, Args: append(args, "-segment-size="+strconv.FormatInt(size, 10)), CallTimeout: callTimeout,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("start layout plugin %s: %w", path, err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -19,6 +20,7 @@ type layoutFlags struct {
 	segmentSize  string
 	plugin       string
 	pluginArgs   string
+	pluginWait   time.Duration
 	messageMagic string
 	blankMagic   string
 	skipCRC      bool
@@ -29,6 +31,7 @@ func (l *layoutFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&l.segmentSize, "segment-size", "1GiB", "segment size: 1GiB, 64MiB or bytes")
 	fs.StringVar(&l.plugin, "layout-plugin", "", "path of an external layout plugin binary (overrides --layout)")
 	fs.StringVar(&l.pluginArgs, "layout-plugin-args", "", "space-separated arguments for the layout plugin")
+	fs.DurationVar(&l.pluginWait, "layout-plugin-timeout", 5*time.Second, "a layout plugin call taking longer counts as a hang: the plugin is killed and restarted")
 	fs.StringVar(&l.messageMagic, "rocketmq-magic", "", "rocketmq: comma-separated message magic codes (default 0xDAA320A7,0xDAA320AB)")
 	fs.StringVar(&l.blankMagic, "rocketmq-blank-magic", "", "rocketmq: end-of-segment blank magic code (default 0xCBD43194)")
 	fs.BoolVar(&l.skipCRC, "rocketmq-skip-crc", false, "rocketmq: do not check body CRCs when finding the end of data")
@@ -41,7 +44,7 @@ func (l *layoutFlags) open(log *zap.Logger) (plugins.Layout, func() error, error
 		return nil, nil, usageError{fmt.Errorf("--segment-size: %w", err)}
 	}
 	if l.plugin != "" {
-		return startExternal(log.Named("layout"), l.plugin, strings.Fields(l.pluginArgs), size)
+		return startExternal(log.Named("layout"), l.plugin, strings.Fields(l.pluginArgs), size, l.pluginWait)
 	}
 	opts := builtin.Options{SegmentSize: size, SkipCRC: l.skipCRC}
 	if opts.RocketMQMessageMagic, err = parseMagics(l.messageMagic); err != nil {

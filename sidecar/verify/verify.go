@@ -49,6 +49,11 @@ func Dirs(lay plugins.Layout, a, b string, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(segA) == 0 {
+		if n, err := regularFiles(a); err != nil || n > 0 {
+			return nil, fmt.Errorf("%s holds %d files but no segment of layout %s (wrong --layout?): %w", a, n, lay.Info(), ErrNoSegments)
+		}
+	}
 	segB, err := segments(lay, b)
 	if err != nil {
 		return nil, err
@@ -242,6 +247,24 @@ func firstMismatch(a, b []byte) int {
 		}
 	}
 	return -1
+}
+
+// ErrNoSegments means a directory holds files but none the layout names.
+var ErrNoSegments = errors.New("verify: no segments")
+
+// regularFiles counts the regular files in dir (none when it is missing).
+func regularFiles(dir string) (int, error) {
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	n := 0
+	for _, e := range ents {
+		if e.Type().IsRegular() {
+			n++
+		}
+	}
+	return n, err
 }
 
 // segments lists a directory's segment starts in order; a missing directory

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -104,5 +105,14 @@ func TestReplicaAheadOrMissingSegment(t *testing.T) {
 	os.Remove(filepath.Join(c, "00000000000000065536"))
 	if rep := compare(t, a, c, false); rep.Equal() {
 		t.Fatal("missing middle segment accepted")
+	}
+}
+
+func TestWrongLayoutIsAnErrorNotAPass(t *testing.T) {
+	a, b := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(a, "seg-00000000000000000000.log"), make([]byte, 100), 0o644)
+	lay, _ := rocketmq.New(rocketmq.Options{SegmentSize: seg})
+	if _, err := Dirs(lay, a, b, Options{Exact: true}); !errors.Is(err, ErrNoSegments) {
+		t.Fatalf("want ErrNoSegments, got %v", err)
 	}
 }
