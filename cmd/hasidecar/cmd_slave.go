@@ -124,7 +124,10 @@ func (c *slaveCmd) parse() (applier.Options, error) {
 	if c.cfg.AckAfter, err = sidecar.ParseAckAfter(c.ackAfter); err != nil {
 		return applier.Options{}, usageError{err}
 	}
-	c.cfg.SyncEvery = max(interval/4, time.Millisecond)
+	if mode == applier.SyncInterval {
+		// The sync loop only matters between frames, for interval syncs.
+		c.cfg.SyncEvery = max(interval/4, time.Millisecond)
+	}
 	name := c.tlsName
 	if name == "" {
 		name, _, _ = net.SplitHostPort(c.cfg.Master)
