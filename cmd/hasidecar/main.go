@@ -1,5 +1,3 @@
-// Command hasidecar replicates a directory of commit-log segments from a
-// master host to slave hosts with the classic RocketMQ HA protocol.
 package main
 
 import (
