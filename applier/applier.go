@@ -127,19 +127,30 @@ func (a *Applier) segPath(start int64) string {
 // checked. On any error End is unchanged, and the same chunk may be applied
 // again once the cause is gone; the bytes are overwritten.
 func (a *Applier) Apply(off int64, data []byte) error {
+	return a.ApplyV(off, [][]byte{data})
+}
+
+// ApplyV is Apply for one chunk held in several pieces (consecutive frame
+// bodies still in the network buffer), written with one pwritev instead of
+// being copied together first.
+func (a *Applier) ApplyV(off int64, pieces [][]byte) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.closed {
 		return ErrClosed
 	}
-	if err := a.check(off, int64(len(data))); err != nil || len(data) == 0 {
+	n := int64(0)
+	for _, p := range pieces {
+		n += int64(len(p))
+	}
+	if err := a.check(off, n); err != nil || n == 0 {
 		return err
 	}
 	seg, err := a.segmentFor(off)
 	if err != nil {
 		return err
 	}
-	if _, err := seg.f.WriteAt(data, off-seg.start); err != nil {
+	if err := pwritev(seg.f, pieces, off-seg.start); err != nil {
 		return &IOError{Op: "write", Path: seg.path, Offset: off, Err: err}
 	}
 	seg.dirty = true
@@ -147,7 +158,7 @@ func (a *Applier) Apply(off int64, data []byte) error {
 	if a.empty() {
 		base = off
 	}
-	a.setState(base, off+int64(len(data)))
+	a.setState(base, off+n)
 	if a.opts.Sync == SyncEvery {
 		return a.syncLocked()
 	}

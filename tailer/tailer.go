@@ -180,6 +180,7 @@ func (t *Tailer) Read(off int64, max int) (Chunk, error) {
 		return Chunk{Offset: off}, nil
 	}
 	lo, h := off-start, hi-start
+	s.m.prefetch(h)
 	s.m.acquire()
 	return Chunk{Offset: off, Data: s.m.data[lo:h:h], m: s.m}, nil
 }

@@ -1,0 +1,47 @@
+package applier
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestApplyVEqualsApply writes the same bytes as pieces and as one chunk
+// into two appliers and compares the files.
+func TestApplyVEqualsApply(t *testing.T) {
+	lay := newTestLayout(64<<10, true)
+	data := bytes.Repeat([]byte("0123456789abcdef"), 2048) // 32 KiB
+	dirs := [2]string{t.TempDir(), t.TempDir()}
+	for i, dir := range dirs {
+		a, err := Open(nil, filepath.Join(dir, "seg"), filepath.Join(dir, "state"), lay, Options{Sync: SyncNone})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			err = a.Apply(0, data)
+		} else {
+			err = a.ApplyV(0, [][]byte{data[:5], {}, data[5:20000], data[20000:]})
+		}
+		if err != nil || a.End() != int64(len(data)) {
+			t.Fatalf("apply %d: end %d, %v", i, a.End(), err)
+		}
+		a.Close()
+	}
+	name := lay.SegmentName(0)
+	x, _ := os.ReadFile(filepath.Join(dirs[0], "seg", name))
+	y, _ := os.ReadFile(filepath.Join(dirs[1], "seg", name))
+	if len(x) == 0 || !bytes.Equal(x, y) {
+		t.Fatal("ApplyV wrote other bytes than Apply")
+	}
+}
+
+func TestAdvance(t *testing.T) {
+	p := advance([][]byte{[]byte("abc"), []byte("de"), []byte("f")}, 4)
+	if len(p) != 2 || string(p[0]) != "e" || string(p[1]) != "f" {
+		t.Fatalf("advance: %q", p)
+	}
+	if p := advance([][]byte{[]byte("ab"), {}}, 2); len(p) != 0 {
+		t.Fatalf("advance to the end: %q", p)
+	}
+}
