@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"strconv"
 	"strings"
 
 	"github.com/hasidecar/hasidecar/plugins"
@@ -101,17 +100,8 @@ func (l *Layout) ParseName(name string) (int64, bool) {
 	if !ok {
 		return 0, false
 	}
-	if num, ok = strings.CutSuffix(num, nameSuffix); !ok || len(num) != digits {
+	if num, ok = strings.CutSuffix(num, nameSuffix); !ok {
 		return 0, false
 	}
-	for i := 0; i < len(num); i++ {
-		if num[i] < '0' || num[i] > '9' {
-			return 0, false
-		}
-	}
-	v, err := strconv.ParseInt(num, 10, 64)
-	if err != nil {
-		return 0, false
-	}
-	return v, true
+	return plugins.ParseOffsetName(num)
 }
