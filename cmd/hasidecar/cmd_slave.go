@@ -170,18 +170,30 @@ func (c *slaveCmd) serve(ctx context.Context, log *zap.Logger, lvl zap.AtomicLev
 	if err != nil {
 		return err
 	}
-	if mc != nil {
-		fns = append(fns, mc.Run)
-	}
 	rl := &reloader{log: log.Named("reload"), fs: fs, names: slaveReloadable, apply: func(name, v string) error {
 		return lvl.UnmarshalText([]byte(v))
 	}}
+	if mc != nil {
+		fns = append(fns, mc.Run)
+		rl.after = func(ctx context.Context) { syncMetaNow(ctx, log, mc) }
+	}
 	fns = append(fns, notifyLifecycle(log.Named("systemd"), healthy), rl.run)
 	err = runAll(ctx, fns...)
 	if errors.Is(err, sidecar.ErrRefused) {
 		return refusedError{err}
 	}
 	return err
+}
+
+// syncMetaNow mirrors the metadata at once: SIGHUP on a slave asks for it.
+func syncMetaNow(ctx context.Context, log *zap.Logger, mc *meta.Client) {
+	res, err := mc.SyncNow(ctx)
+	if err != nil {
+		log.Error("metadata sync on SIGHUP", zap.Error(err))
+		return
+	}
+	log.Info("metadata synced on SIGHUP", zap.Int("updated", len(res.Updated)), zap.Int("unchanged", len(res.Unchanged)),
+		zap.Int("deleted", len(res.Deleted)), zap.Int("failed", len(res.Failed)))
 }
 
 func (c *slaveCmd) metaClient(log *zap.Logger, s *sidecar.Slave) (*meta.Client, error) {

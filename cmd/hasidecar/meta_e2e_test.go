@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -85,4 +86,28 @@ func watchWhole(path string, torn *atomic.Int64, stop <-chan struct{}) {
 			torn.Add(1)
 		}
 	}
+}
+
+// TestE2EMetadataOnDemand: with a long interval, SIGHUP on the slave
+// mirrors a change at once.
+func TestE2EMetadataOnDemand(t *testing.T) {
+	c := newCluster(t)
+	mmeta, smeta := filepath.Join(c.dir, "m", "config"), filepath.Join(c.dir, "s", "config")
+	os.MkdirAll(mmeta, 0o755)
+	os.WriteFile(filepath.Join(mmeta, "topics.json"), []byte(`{"v":1}`), 0o644)
+	c.startMaster("--meta-dir", mmeta)
+	c.startSlave("--meta-dir", smeta, "--meta-interval", "1h")
+	eventually(t, 20*time.Second, "first mirror", func() bool {
+		b, _ := os.ReadFile(filepath.Join(smeta, "topics.json"))
+		return string(b) == `{"v":1}`
+	})
+	os.WriteFile(filepath.Join(mmeta, "topics.json"), []byte(`{"v":2}`), 0o644)
+	// The file must look settled to the master (its quiet period) before
+	// it is served; SIGHUP until the copy follows.
+	eventually(t, 20*time.Second, "mirror on SIGHUP", func() bool {
+		c.slave.cmd.Process.Signal(syscall.SIGHUP)
+		time.Sleep(100 * time.Millisecond) // pace the signals, not a condition
+		b, _ := os.ReadFile(filepath.Join(smeta, "topics.json"))
+		return string(b) == `{"v":2}`
+	})
 }

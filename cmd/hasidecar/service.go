@@ -112,6 +112,7 @@ type reloader struct {
 	fs    *flag.FlagSet
 	names []string
 	apply func(name, value string) error
+	after func(ctx context.Context) // optional: more work a SIGHUP asks for
 }
 
 func (r *reloader) run(ctx context.Context) error {
@@ -126,6 +127,9 @@ func (r *reloader) run(ctx context.Context) error {
 			sdnotify.Reloading(r.log)
 			r.reload()
 			sdnotify.Ready(r.log)
+			if r.after != nil {
+				r.after(ctx)
+			}
 		}
 	}
 }
