@@ -337,9 +337,14 @@ func TestFaultRetentionNeedsReseed(t *testing.T) {
 	}
 	c.waitAckedValid()
 	c.slave.cmd.Process.Signal(syscall.SIGSTOP)
-	if out, code := runBin(t, "write", "--dir", c.mdir, "--segment-size", e2eSegment, "--count", "6000", "--retain", "2"); code != 0 {
+	// Far more than loopback socket buffers hold (they can absorb ~10 MB),
+	// so the stopped slave cannot have its next offset in flight.
+	if out, code := runBin(t, "write", "--dir", c.mdir, "--segment-size", e2eSegment, "--count", "30000", "--retain", "2"); code != 0 {
 		t.Fatalf("write: %s", out)
 	}
+	eventually(t, 30*time.Second, "the master to drop the stopped slave", func() bool {
+		return strings.Contains(c.master.out.String(), "slave connection closed")
+	})
 	c.slave.cmd.Process.Signal(syscall.SIGCONT)
 	eventually(t, 30*time.Second, "the slave to log that it needs a reseed", func() bool {
 		return countLines(c.slave.out.String(), "needs a reseed") >= 1
