@@ -273,3 +273,24 @@ func TestMasterLogsGapPerSlave(t *testing.T) {
 		return false
 	})
 }
+
+// TestClassicSlaveReplicates: slaves that speak only the classic protocol
+// (no hello), as they would against a RocketMQ broker, replicate from our
+// master to identical directories.
+func TestClassicSlaveReplicates(t *testing.T) {
+	mdir, sdir := tempDirs(t)
+	end := writeRecords(t, mdir, testSeg, 3000, 700)
+	tm := startMaster(t, mdir, MasterConfig{})
+	ts := startSlave(t, sdir, testSeg, SlaveConfig{Master: tm.addr, Classic: true})
+	eventually(t, 10*time.Second, "classic slave at the master's end", func() bool { return ts.s.End() == end })
+	ts.stop()
+	ts2 := startSlave(t, sdir+"2", testSeg, SlaveConfig{Master: tm.addr, Classic: true})
+	eventually(t, 10*time.Second, "second classic slave", func() bool { return ts2.s.End() == end })
+	ts2.stop()
+	for _, d := range []string{sdir, sdir + "2"} {
+		rep, err := verify.Dirs(testLayout(t, testSeg), mdir, d, verify.Options{Exact: true})
+		if err != nil || !rep.Equal() {
+			t.Fatalf("verify %s: %v %+v", d, err, rep)
+		}
+	}
+}
