@@ -1,10 +1,8 @@
 package crc32c
 
 import (
-	"errors"
 	"fmt"
 	"os"
-	"runtime/debug"
 
 	"golang.org/x/sys/unix"
 
@@ -105,21 +103,10 @@ func (l *Layout) mapFrom(path string, start, from int64) ([]byte, int64, error) 
 // be truncated while it is mapped, and a SIGBUS would otherwise kill the
 // process.
 func (l *Layout) walkGuarded(data []byte, base, segEnd, from, stop int64) (r walkResult, err error) {
-	old := debug.SetPanicOnFault(true)
-	defer debug.SetPanicOnFault(old)
-	defer func() {
-		p := recover()
-		if p == nil {
-			return
-		}
-		var fault interface{ Addr() uintptr }
-		if e, ok := p.(error); ok && errors.As(e, &fault) {
-			err = fmt.Errorf("read mapped segment at %#x: %w", fault.Addr(), ErrFault)
-			return
-		}
-		panic(p) // not a fault: a bug, keep its stack
-	}()
-	return walk(data, base, segEnd, from, stop), nil
+	if addr, faulted := plugins.CatchFault(func() { r = walk(data, base, segEnd, from, stop) }); faulted {
+		return r, fmt.Errorf("read mapped segment at %#x: %w", addr, ErrFault)
+	}
+	return r, nil
 }
 
 // walk validates records from absolute offset from until the data ends or

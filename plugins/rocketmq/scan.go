@@ -1,10 +1,8 @@
 package rocketmq
 
 import (
-	"errors"
 	"fmt"
 	"os"
-	"runtime/debug"
 
 	"github.com/edsrzf/mmap-go"
 
@@ -104,21 +102,10 @@ func unmap(m mmap.MMap) error {
 // ErrFault: the file may be truncated while it is mapped, and a SIGBUS would
 // otherwise kill the process.
 func (l *Layout) walkGuarded(data []byte, base, segEnd, from, stop int64) (r walkResult, err error) {
-	old := debug.SetPanicOnFault(true)
-	defer debug.SetPanicOnFault(old)
-	defer func() {
-		p := recover()
-		if p == nil {
-			return
-		}
-		var fault interface{ Addr() uintptr }
-		if e, ok := p.(error); ok && errors.As(e, &fault) {
-			err = fmt.Errorf("read mapped segment at %#x: %w", fault.Addr(), ErrFault)
-			return
-		}
-		panic(p) // not a fault: a bug, keep its stack
-	}()
-	return l.walk(data, base, segEnd, from, stop), nil
+	if addr, faulted := plugins.CatchFault(func() { r = l.walk(data, base, segEnd, from, stop) }); faulted {
+		return r, fmt.Errorf("read mapped segment at %#x: %w", addr, ErrFault)
+	}
+	return r, nil
 }
 
 // walk validates records from absolute offset from until the data ends or the
