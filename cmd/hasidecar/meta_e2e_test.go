@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -102,11 +103,14 @@ func TestE2EMetadataOnDemand(t *testing.T) {
 		return string(b) == `{"v":1}`
 	})
 	os.WriteFile(filepath.Join(mmeta, "topics.json"), []byte(`{"v":2}`), 0o644)
-	// The file must look settled to the master (its quiet period) before
-	// it is served; SIGHUP until the copy follows.
+	// The master serves a file only once it has been quiet a while: SIGHUP,
+	// wait for that sync to finish, and again until the change came over.
 	eventually(t, 20*time.Second, "mirror on SIGHUP", func() bool {
+		n := strings.Count(c.slave.out.String(), "on SIGHUP\t")
 		c.slave.cmd.Process.Signal(syscall.SIGHUP)
-		time.Sleep(100 * time.Millisecond) // pace the signals, not a condition
+		eventually(t, 10*time.Second, "the SIGHUP sync", func() bool {
+			return strings.Count(c.slave.out.String(), "on SIGHUP\t") > n
+		})
 		b, _ := os.ReadFile(filepath.Join(smeta, "topics.json"))
 		return string(b) == `{"v":2}`
 	})
