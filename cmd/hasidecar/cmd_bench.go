@@ -201,11 +201,7 @@ func waitEnd(ctx context.Context, cl *ackclient.Client, end int64, cond func(int
 		if err != nil {
 			return err
 		}
-		acked := int64(0)
-		for _, s := range snap.Slaves {
-			acked = max(acked, s.Acked)
-		}
-		if cond(snap.MasterEnd, acked) {
+		if cond(snap.MasterEnd, maxAcked(&snap)) {
 			return nil
 		}
 		if !sleepUntil(ctx, time.Now().Add(2*time.Millisecond)) {

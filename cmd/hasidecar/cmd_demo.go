@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"time"
 
@@ -87,6 +86,7 @@ func (c *demoCmd) run(ctx context.Context, out io.Writer, size int64) error {
 	if err != nil {
 		return err
 	}
+	defer writer.stop(10 * time.Second)
 	if err := c.progress(ctx, out, d, writer); err != nil {
 		return err
 	}
@@ -125,10 +125,7 @@ func (c *demoCmd) progress(ctx context.Context, out io.Writer, d demoRun, writer
 		if err != nil {
 			return fmt.Errorf("query master: %w", err)
 		}
-		acked := int64(0)
-		for _, s := range snap.Slaves {
-			acked = max(acked, s.Acked)
-		}
+		acked := maxAcked(&snap)
 		now := time.Now()
 		rate := float64(snap.MasterEnd-lastEnd) / now.Sub(last).Seconds() / (1 << 20)
 		last, lastEnd = now, snap.MasterEnd
@@ -149,7 +146,7 @@ func readWriterEnd(path string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	m := regexp.MustCompile(`end offset (\d+)`).FindSubmatch(b)
+	m := writerEnd.FindSubmatch(b)
 	if m == nil {
 		return 0, fmt.Errorf("writer printed no end offset (see %s)", path)
 	}

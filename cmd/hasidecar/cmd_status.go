@@ -83,3 +83,13 @@ func printStatus(w io.Writer, s ack.Snapshot, now time.Time) error {
 	}
 	return tw.Flush()
 }
+
+// maxAcked is the highest offset any slave acknowledged (RocketMQ 4.x's
+// "one slave is enough").
+func maxAcked(s *ack.Snapshot) int64 {
+	m := int64(0)
+	for _, sl := range s.Slaves {
+		m = max(m, sl.Acked)
+	}
+	return m
+}

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
+	"io"
 	"net"
 	"path/filepath"
 	"strings"
@@ -43,23 +43,12 @@ func ackCmdServer(t *testing.T, policy string) (*ack.Tracker, string) {
 	return tr, sock
 }
 
-func ackCmdCode(err error) int {
-	var ec interface{ ExitCode() int }
-	switch {
-	case err == nil:
-		return 0
-	case errors.As(err, &ec):
-		return ec.ExitCode()
-	}
-	return 1
-}
-
 func TestRunWaitExitCodes(t *testing.T) {
 	tr, sock := ackCmdServer(t, "any")
 	run := func(args ...string) (int, string) {
 		var out, errb bytes.Buffer
 		err := runWait(t.Context(), args, &out, &errb)
-		return ackCmdCode(err), out.String()
+		return exitCode(err, io.Discard), out.String()
 	}
 	if code, _ := run("--socket", sock, "--offset", "10", "--timeout", "2s"); code != 3 {
 		t.Errorf("no slave: exit %d, want 3", code)
@@ -117,7 +106,7 @@ func TestRunStatus(t *testing.T) {
 	if doc.MasterEnd != 6000 || doc.Policy != "quorum=1" || doc.Committed != 4000 || len(doc.Slaves) != 1 || doc.Slaves[0].Lag != 2000 {
 		t.Fatalf("json %+v", doc)
 	}
-	if code := ackCmdCode(runStatus(t.Context(), nil, &out, &out)); code != 64 {
+	if code := exitCode(runStatus(t.Context(), nil, &out, &out), io.Discard); code != 64 {
 		t.Errorf("no --socket: exit %d, want 64", code)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"regexp"
 	"sync"
 	"time"
 
@@ -18,6 +19,9 @@ import (
 	"github.com/hasidecar/hasidecar/sidecar/ack"
 	"github.com/hasidecar/hasidecar/sidecar/ackclient"
 )
+
+// writerEnd matches the end offset the write command prints when it is done.
+var writerEnd = regexp.MustCompile(`end offset (\d+)`)
 
 // appender is what the write command drives: one of the layouts' writers.
 type appender interface {

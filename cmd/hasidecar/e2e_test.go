@@ -1,9 +1,9 @@
 package main
 
 import (
+	"github.com/hasidecar/hasidecar/plugins"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -45,8 +45,6 @@ func (c *cluster) startWriter(rate int, d time.Duration) {
 		"--rate", strconv.Itoa(rate), "--duration", d.String(), "--log-level", "warn")
 }
 
-var writerEnd = regexp.MustCompile(`end offset (\d+)`)
-
 // finish waits for the writer, then for the slave to acknowledge its end,
 // and checks the directories are identical.
 func (c *cluster) finish() int64 {
@@ -82,7 +80,7 @@ func segmentCount(t *testing.T, dir string) int {
 	}
 	n := 0
 	for _, e := range ents {
-		if len(e.Name()) == 20 && strings.Trim(e.Name(), "0123456789") == "" {
+		if _, ok := plugins.ParseOffsetName(e.Name()); ok {
 			n++
 		}
 	}
@@ -149,11 +147,11 @@ func TestE2EInitialLastSegment(t *testing.T) {
 	c.slave.stop()
 	ents, _ := os.ReadDir(c.sdir)
 	last := end - end%(1<<20)
-	if len(ents) != 1 || ents[0].Name() != strconv.FormatInt(last, 10) && ents[0].Name() != padName(last) {
+	if len(ents) != 1 || ents[0].Name() != plugins.OffsetName(last) {
 		t.Fatalf("slave holds %v, want only the last segment %d", names(ents), last)
 	}
-	a, _ := os.ReadFile(filepath.Join(c.mdir, padName(last)))
-	b, _ := os.ReadFile(filepath.Join(c.sdir, padName(last)))
+	a, _ := os.ReadFile(filepath.Join(c.mdir, plugins.OffsetName(last)))
+	b, _ := os.ReadFile(filepath.Join(c.sdir, plugins.OffsetName(last)))
 	if string(a) != string(b) {
 		t.Fatalf("last segment differs")
 	}
@@ -161,10 +159,6 @@ func TestE2EInitialLastSegment(t *testing.T) {
 	if out, code := runBin(t, "verify", "--segment-size", e2eSegment, c.mdir, c.sdir); code != 0 {
 		t.Fatalf("verify: %d\n%s", code, out)
 	}
-}
-
-func padName(off int64) string {
-	return strings.Repeat("0", 20-len(strconv.FormatInt(off, 10))) + strconv.FormatInt(off, 10)
 }
 
 func names(ents []os.DirEntry) []string {
@@ -181,7 +175,7 @@ func TestE2EVerifyFindsCorruption(t *testing.T) {
 	c.startSlave()
 	c.startWriter(5000, time.Second)
 	c.finish()
-	p := filepath.Join(c.sdir, padName(0))
+	p := filepath.Join(c.sdir, plugins.OffsetName(0))
 	f, err := os.OpenFile(p, os.O_RDWR, 0)
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,9 @@ package main
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"github.com/hasidecar/hasidecar/plugins"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -92,18 +95,6 @@ func dirSums(t *testing.T, dir string) map[string]string {
 	return m
 }
 
-func sameSums(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
-}
-
 // waitCode runs `hasidecar wait` and returns its exit code (0 OK, 2
 // timeout, 3 not available).
 func waitCode(t *testing.T, sock string, off int64, timeout time.Duration) int {
@@ -112,8 +103,6 @@ func waitCode(t *testing.T, sock string, off int64, timeout time.Duration) int {
 	t.Logf("wait --offset %d: exit %d: %s", off, code, strings.TrimSpace(out))
 	return code
 }
-
-func countLines(s, sub string) int { return strings.Count(s, sub) }
 
 // TestFaultProxyNetwork runs the replication through delays, a stall, cuts
 // in the middle of frames and reports, a throttle and cut-all, while the
@@ -293,7 +282,7 @@ func tearTail(t *testing.T, dir string, end int64) []byte {
 	rec := rocketmq.AppendRecord(nil, &rocketmq.Message{Topic: "hasidecar-demo", Body: make([]byte, 1024)}, end)
 	start := end - end%faultSeg
 	torn := rec[:min(len(rec)/2, int(start+faultSeg-end))]
-	f, err := os.OpenFile(filepath.Join(dir, padName(start)), os.O_RDWR, 0)
+	f, err := os.OpenFile(filepath.Join(dir, plugins.OffsetName(start)), os.O_RDWR, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -309,7 +298,7 @@ func tearTail(t *testing.T, dir string, end int64) []byte {
 func checkZero(t *testing.T, dir string, off int64, n int) {
 	t.Helper()
 	start := off - off%faultSeg
-	b, err := os.ReadFile(filepath.Join(dir, padName(start)))
+	b, err := os.ReadFile(filepath.Join(dir, plugins.OffsetName(start)))
 	if os.IsNotExist(err) {
 		return
 	}
@@ -347,14 +336,14 @@ func TestFaultRetentionNeedsReseed(t *testing.T) {
 	})
 	c.slave.cmd.Process.Signal(syscall.SIGCONT)
 	eventually(t, 30*time.Second, "the slave to log that it needs a reseed", func() bool {
-		return countLines(c.slave.out.String(), "needs a reseed") >= 1
+		return strings.Count(c.slave.out.String(), "needs a reseed") >= 1
 	})
 	before := dirSums(t, c.sdir)
-	n := countLines(c.slave.out.String(), "needs a reseed")
+	n := strings.Count(c.slave.out.String(), "needs a reseed")
 	eventually(t, 30*time.Second, "a second refusal", func() bool {
-		return countLines(c.slave.out.String(), "needs a reseed") > n
+		return strings.Count(c.slave.out.String(), "needs a reseed") > n
 	})
-	if after := dirSums(t, c.sdir); !sameSums(before, after) {
+	if after := dirSums(t, c.sdir); !maps.Equal(before, after) {
 		t.Fatalf("a slave refused for a reseed changed its directory")
 	}
 	checkContiguous(t, c.sdir)
@@ -434,25 +423,17 @@ func TestFaultDivergedOrAhead(t *testing.T) {
 				"--max-backoff", "300ms", "--exit-on-refusal")
 			err := s.wait(30 * time.Second)
 			var ee *exec.ExitError
-			if !errorsAs(err, &ee) || ee.ExitCode() != 78 {
+			if !errors.As(err, &ee) || ee.ExitCode() != 78 {
 				t.Fatalf("refused slave exit: %v, want status 78\n%s", err, s.out.String())
 			}
 			if out := s.out.String(); !strings.Contains(out, tc.want) {
 				t.Fatalf("slave log lacks %q:\n%s", tc.want, out)
 			}
-			if after := dirSums(t, c.sdir); !sameSums(before, after) {
+			if after := dirSums(t, c.sdir); !maps.Equal(before, after) {
 				t.Fatal("a refused slave's directory changed")
 			}
 		})
 	}
-}
-
-func errorsAs(err error, target **exec.ExitError) bool {
-	e, ok := err.(*exec.ExitError)
-	if ok {
-		*target = e
-	}
-	return ok
 }
 
 // TestFaultSlaveDiskFull: the slave's directory is on a 3 MiB tmpfs while
@@ -488,9 +469,9 @@ func TestFaultSlaveDiskFull(t *testing.T) {
 	if s != nil {
 		stuck = maxAcked(s)
 	}
-	n := countLines(c.slave.out.String(), "no space left")
+	n := strings.Count(c.slave.out.String(), "no space left")
 	eventually(t, 30*time.Second, "another failed attempt", func() bool {
-		return countLines(c.slave.out.String(), "no space left") > n
+		return strings.Count(c.slave.out.String(), "no space left") > n
 	})
 	if s := query(t, c.sock); s != nil && (maxAcked(s) > stuck || maxAcked(s) >= end) {
 		t.Fatalf("a full slave kept acknowledging: %d -> %d (end %d)", stuck, maxAcked(s), end)

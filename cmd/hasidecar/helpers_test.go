@@ -159,14 +159,6 @@ func query(t *testing.T, sock string) *ack.Snapshot {
 	return &snap
 }
 
-func maxAcked(s *ack.Snapshot) int64 {
-	m := int64(0)
-	for _, sl := range s.Slaves {
-		m = max(m, sl.Acked)
-	}
-	return m
-}
-
 // runBin runs the binary to completion and returns its output and exit code.
 func runBin(t *testing.T, args ...string) (string, int) {
 	t.Helper()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"github.com/hasidecar/hasidecar/plugins"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -332,7 +333,7 @@ func TestE2ERawLayout(t *testing.T) {
 	}
 	// The last raw segment is not preallocated: its size is its valid end.
 	last := end - end%(1<<20)
-	st, err := os.Stat(filepath.Join(c.sdir, padName(last)))
+	st, err := os.Stat(filepath.Join(c.sdir, plugins.OffsetName(last)))
 	if err != nil || st.Size() != end-last {
 		t.Fatalf("last raw segment: %v, size want %d", err, end-last)
 	}

@@ -41,6 +41,9 @@ func rawCopy(ctx context.Context, src, dst string) (time.Duration, int64, error)
 	var recvErr error
 	wg.Go(func() { recvErr = rawReceive(ln, dst) })
 	sendErr := rawSend(ctx, ln.Addr().String(), src, names)
+	if sendErr != nil {
+		ln.Close() // the receiver may still wait in Accept
+	}
 	wg.Wait()
 	if sendErr != nil {
 		return 0, 0, sendErr

@@ -78,9 +78,9 @@ func (g *goWriter) run(ctx context.Context) {
 		if !g.wait(ctx, end) {
 			// NOT_AVAILABLE and errors answer at once: back off instead of
 			// filling the disk at full speed while the slave is away.
-			sleepCtxT(ctx, 20*time.Millisecond)
+			sleepUntil(ctx, time.Now().Add(20*time.Millisecond))
 		}
-		sleepCtxT(ctx, 2*time.Millisecond) // at most ~2000 appends/s over 4 workers
+		sleepUntil(ctx, time.Now().Add(2*time.Millisecond)) // at most ~2000 appends/s over 4 workers
 	}
 }
 
@@ -150,15 +150,6 @@ func (g *goWriter) count(s string) {
 	g.resMu.Lock()
 	defer g.resMu.Unlock()
 	g.status[s]++
-}
-
-func sleepCtxT(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
 }
 
 // soak is the state of one soak run.
@@ -255,7 +246,7 @@ func (s *soak) step() {
 }
 
 // pause lets the system run; the schedule's own timing, not a condition.
-func (s *soak) pause(d time.Duration) { sleepCtxT(s.t.Context(), d) }
+func (s *soak) pause(d time.Duration) { sleepUntil(s.t.Context(), time.Now().Add(d)) }
 
 // killSlave SIGKILLs the slave, restarts it and checks that everything
 // that got OK before the kill is below its recovered end.

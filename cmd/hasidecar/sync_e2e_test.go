@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/hasidecar/hasidecar/plugins"
 	"io"
 	"io/fs"
 	"net"
@@ -141,11 +142,11 @@ func sameBytes(t *testing.T, mdir, sdir string, end int64) {
 	const seg = 1 << 20
 	for start := int64(0); start < end; start += seg {
 		n := min(seg, end-start)
-		a, err := os.ReadFile(filepath.Join(mdir, padName(start)))
+		a, err := os.ReadFile(filepath.Join(mdir, plugins.OffsetName(start)))
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := os.ReadFile(filepath.Join(sdir, padName(start)))
+		b, err := os.ReadFile(filepath.Join(sdir, plugins.OffsetName(start)))
 		if err != nil {
 			t.Fatalf("slave segment at %d: %v", start, err)
 		}
