@@ -45,3 +45,28 @@ func TestAdvance(t *testing.T) {
 		t.Fatalf("advance to the end: %q", p)
 	}
 }
+
+// TestApplyVManyPieces: more pieces than one pwritev takes (IOV_MAX), as a
+// slave gathering many small frames produces.
+func TestApplyVManyPieces(t *testing.T) {
+	lay := newTestLayout(64<<10, true)
+	dir := t.TempDir()
+	a, err := Open(nil, filepath.Join(dir, "seg"), filepath.Join(dir, "state"), lay, Options{Sync: SyncNone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	want := make([]byte, 3000)
+	pieces := make([][]byte, len(want))
+	for i := range want {
+		want[i] = byte(i)
+		pieces[i] = want[i : i+1]
+	}
+	if err := a.ApplyV(0, pieces); err != nil || a.End() != int64(len(want)) {
+		t.Fatalf("ApplyV of %d pieces: end %d, %v", len(pieces), a.End(), err)
+	}
+	got, _ := os.ReadFile(filepath.Join(dir, "seg", lay.SegmentName(0)))
+	if !bytes.Equal(got[:len(want)], want) {
+		t.Fatal("bytes differ")
+	}
+}

@@ -8,6 +8,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// iovMax is Linux's limit on the pieces of one pwritev.
+const iovMax = 1024
+
 // pwritev writes pieces at position pos of f with as few pwritev calls as
 // the kernel allows, finishing short writes.
 func pwritev(f *os.File, pieces [][]byte, pos int64) error {
@@ -23,7 +26,9 @@ func pwritev(f *os.File, pieces [][]byte, pos int64) error {
 		var n int
 		var werr error
 		if err := rc.Write(func(fd uintptr) bool {
-			n, werr = unix.Pwritev(int(fd), pieces, pos)
+			// The kernel takes at most IOV_MAX (1024) pieces a call; the
+			// loop writes the rest.
+			n, werr = unix.Pwritev(int(fd), pieces[:min(len(pieces), iovMax)], pos)
 			return true
 		}); err != nil {
 			return err

@@ -92,6 +92,7 @@ func (c *masterConn) stream(ctx context.Context, first, start int64) {
 	wg.Go(func() {
 		readErr = c.readAcks(ctx)
 		cancel()
+		c.conn.Close() // a sender busy with a backlog stops at its next write
 	})
 	sendErr := c.send(ctx, start)
 	cancel()

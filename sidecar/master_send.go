@@ -20,7 +20,7 @@ func (c *masterConn) send(ctx context.Context, start int64) error {
 	lastWrite := time.Now()
 	hb := time.NewTimer(c.m.heartbeatEvery())
 	defer hb.Stop()
-	for {
+	for ctx.Err() == nil {
 		changed := c.m.tail.Changed()
 		n, err := c.sendAvailable(pos)
 		if err != nil {
@@ -43,6 +43,7 @@ func (c *masterConn) send(ctx context.Context, start int64) error {
 			lastWrite = time.Now()
 		}
 	}
+	return nil
 }
 
 // sendAvailable writes the frames the tailer can give from pos in one

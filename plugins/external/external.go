@@ -227,6 +227,11 @@ func (l *Layout) Close() error {
 	if p != nil {
 		l.kill(p)
 	}
+	select {
+	case f := <-l.failed: // failed just before Close; the supervisor left it
+		l.kill(f.p)
+	default:
+	}
 	l.log.Info("layout plugin stopped", zap.String("path", l.opts.Path))
 	return nil
 }

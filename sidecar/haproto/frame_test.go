@@ -106,6 +106,11 @@ func TestHelloRejects(t *testing.T) {
 	if _, err := ReadHelloBody(bytes.NewReader(junk)); !errors.Is(err, ErrBadHello) {
 		t.Errorf("junk hello: %v", err)
 	}
+	var wide bytes.Buffer
+	WriteHello(&wide, Hello{Version: Version, End: 1 << 30, TailStart: 0})
+	if _, err := ReadHelloBody(bytes.NewReader(wide.Bytes()[8:])); !errors.Is(err, ErrBadHello) {
+		t.Errorf("a tail digest over the whole directory accepted: %v", err)
+	}
 	frame := make([]byte, HeaderSize)
 	PutHeader(frame, Header{Offset: 0, Size: 0})
 	if _, err := ReadHelloReply(bytes.NewReader(frame)); !errors.Is(err, ErrBadHello) {

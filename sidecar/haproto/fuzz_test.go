@@ -64,7 +64,7 @@ func FuzzHello(f *testing.F) {
 	f.Add([]byte{0, 0, 0, 2, '{', '}'})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		h, err := ReadHelloBody(bytes.NewReader(b))
-		if err == nil && (h.End < 0 || h.TailStart > h.End) {
+		if err == nil && (h.End < 0 || h.TailStart > h.End || h.End-h.TailStart > TailWindow) {
 			t.Fatalf("accepted %+v", h)
 		}
 	})

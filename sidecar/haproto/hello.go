@@ -98,7 +98,9 @@ func ReadHelloBody(r io.Reader) (Hello, error) {
 	if err := decodeDoc(doc, &h); err != nil {
 		return h, err
 	}
-	if h.End < 0 || h.TailStart < 0 || h.TailStart > h.End {
+	// The digest covers at most TailWindow bytes: a wider one would make the
+	// master hash its whole directory for one connection.
+	if h.End < 0 || h.TailStart < 0 || h.TailStart > h.End || h.End-h.TailStart > TailWindow {
 		return h, fmt.Errorf("hello end %d tail %d: %w", h.End, h.TailStart, ErrBadHello)
 	}
 	return h, nil
