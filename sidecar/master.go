@@ -2,7 +2,6 @@ package sidecar
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"sync"
@@ -56,9 +55,6 @@ type MasterConfig struct {
 type MetaServer interface {
 	ServeConn(ctx context.Context, conn net.Conn)
 }
-
-// metaMagic opens a metadata connection ("\xffHASIMD1"); see package meta.
-const metaMagic int64 = -0xb7beacb6b2bbcf
 
 func (c *MasterConfig) defaults() {
 	if c.Batch <= 0 {
@@ -254,5 +250,3 @@ func (m *Master) waitFor(ctx context.Context, d time.Duration, cond func(tailer.
 		}
 	}
 }
-
-var errClosed = errors.New("connection closed")

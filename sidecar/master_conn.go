@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/hasidecar/hasidecar/sidecar/haproto"
+	"github.com/hasidecar/hasidecar/sidecar/meta"
 )
 
 // masterConn is one slave connection: an ack reader goroutine and the
@@ -124,7 +125,7 @@ func (c *masterConn) handshake(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if first == metaMagic && c.m.cfg.Meta != nil {
+	if meta.IsMetaMagic(first) && c.m.cfg.Meta != nil {
 		return 0, errMetaConn
 	}
 	if first != haproto.HelloMagic {

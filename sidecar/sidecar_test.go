@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
 	"go.uber.org/zap/zaptest/observer"
 
 	"encoding/binary"
@@ -302,6 +303,31 @@ func TestClassicSlaveReplicates(t *testing.T) {
 		rep, err := verify.Dirs(testLayout(t, testSeg), mdir, d, verify.Options{Exact: true})
 		if err != nil || !rep.Equal() {
 			t.Fatalf("verify %s: %v %+v", d, err, rep)
+		}
+	}
+}
+
+// TestRefusedSlaveStaysRefused: a slave that keeps retrying after a
+// refusal reports the refusal in its state the whole time, not
+// "connecting" between retries.
+func TestRefusedSlaveStaysRefused(t *testing.T) {
+	mdir, sdir := tempDirs(t)
+	writeRecords(t, mdir, testSeg, 10, 100)
+	tm := startMaster(t, mdir, MasterConfig{})
+	ts := startSlave(t, sdir, 2*testSeg, SlaveConfig{Master: tm.addr})
+	ts.stop() // keep its applier; run a slave that retries after refusals
+	log := zaptest.NewLogger(t)
+	s := NewSlave(log, SlaveConfig{Master: tm.addr, MinBackoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond}, testLayout(t, 2*testSeg), ts.app)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	eventually(t, 10*time.Second, "several refused attempts", func() bool { return s.Stats().Reconnects >= 3 })
+	// Watch the state through three more retries.
+	until, deadline := s.Stats().Reconnects+3, time.Now().Add(10*time.Second)
+	for st := s.Stats(); st.Reconnects < until && time.Now().Before(deadline); st = s.Stats() {
+		if st.State != SlaveRefused {
+			t.Fatalf("state %q between retries, want %q (%s)", st.State, SlaveRefused, st.LastError)
 		}
 	}
 }

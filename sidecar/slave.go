@@ -134,20 +134,21 @@ func (s *Slave) Run(ctx context.Context) error {
 	defer cancel()
 	wg.Go(func() { s.syncLoop(ctx) })
 	bo := newBackoff(s.cfg.MinBackoff, s.cfg.MaxBackoff)
+	refused := false
 	for n := 0; ctx.Err() == nil; n++ {
 		if n > 0 {
 			s.reconnects.Add(1)
 		}
-		s.setState(SlaveConnecting, "")
+		if !refused { // a refused slave stays refused until a hello succeeds
+			s.setState(SlaveConnecting, "")
+		}
 		start := time.Now()
 		err := s.session(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
-		if errors.Is(err, ErrRefused) {
-			if !errors.Is(err, ErrNeedsReseed) {
-				s.setState(SlaveRefused, err.Error())
-			}
+		if refused = errors.Is(err, ErrRefused); refused {
+			s.setState(refusalState(err), err.Error())
 			if s.cfg.StopOnRefusal {
 				s.log.Error("master refused this slave; stopping", zap.Error(err))
 				return err
@@ -170,6 +171,14 @@ func (s *Slave) Run(ctx context.Context) error {
 		sleepCtx(ctx, d)
 	}
 	return nil
+}
+
+// refusalState is the state a refusal leaves the slave in.
+func refusalState(err error) SlaveState {
+	if errors.Is(err, ErrNeedsReseed) {
+		return SlaveNeedsReseed
+	}
+	return SlaveRefused
 }
 
 // End is the slave's written end.

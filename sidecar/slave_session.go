@@ -13,6 +13,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/hasidecar/hasidecar/applier"
 	"github.com/hasidecar/hasidecar/plugins"
 	"github.com/hasidecar/hasidecar/sidecar/haproto"
 )
@@ -32,9 +33,7 @@ func (s *Slave) session(ctx context.Context) error {
 			return err
 		}
 	}
-	if s.cfg.Classic {
-		s.setState(SlaveStreaming, "")
-	}
+	s.setState(SlaveStreaming, "")
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -92,14 +91,12 @@ func (s *Slave) hello(conn net.Conn) error {
 	case rep.Error != "" && rep.Retry:
 		return fmt.Errorf("master %s: %s", s.cfg.Master, rep.Error)
 	case rep.Code == haproto.CodeReseed:
-		s.setState(SlaveNeedsReseed, rep.Error)
 		return s.refusal(rep, ErrNeedsReseed)
 	case rep.Code == haproto.CodeDiverged:
 		return s.refusal(rep, ErrDiverged)
 	case rep.Error != "":
 		return s.refusal(rep, ErrLayoutMismatch)
 	}
-	s.setState(SlaveStreaming, "")
 	return nil
 }
 
@@ -152,7 +149,7 @@ func (s *Slave) report(ctx context.Context, conn net.Conn) error {
 		if first {
 			off, first = s.End(), false // the request: where to start
 		}
-		if off != last || first {
+		if off != last {
 			haproto.PutReport(b[:], off)
 			conn.SetWriteDeadline(time.Now().Add(s.cfg.Housekeeping))
 			if _, err := conn.Write(b[:]); err != nil {
@@ -247,21 +244,16 @@ func (s *Slave) readErr(ctx context.Context, err error) error {
 // body, held in pieces.
 func (s *Slave) apply(h haproto.Header, body [][]byte) error {
 	s.mu.Lock()
-	end := s.app.End()
-	if end != 0 && h.Offset != end {
-		s.mu.Unlock()
-		err := fmt.Errorf("frame at %d but the slave's end is %d: %w", h.Offset, end, ErrMismatch)
+	err := s.app.ApplyV(h.Offset, body) // checks the offset, heartbeats included
+	if err == nil && h.Size > 0 {
+		err = s.app.MaybeSync(time.Now())
+	}
+	s.mu.Unlock()
+	if errors.Is(err, applier.ErrOffsetMismatch) {
+		err = fmt.Errorf("frame at %d: %w: %w", h.Offset, err, ErrMismatch)
 		s.log.Error("master sent a frame at the wrong offset; dropping the connection", zap.Error(err))
 		return err
 	}
-	var err error
-	if h.Size > 0 {
-		err = s.app.ApplyV(h.Offset, body)
-		if err == nil {
-			err = s.app.MaybeSync(time.Now())
-		}
-	}
-	s.mu.Unlock()
 	if err != nil {
 		s.log.Error("cannot write replicated data; not acknowledging it", zap.Int64("offset", h.Offset), zap.Int32("size", h.Size), zap.Error(err))
 		s.setState(SlaveWriteFailed, err.Error())

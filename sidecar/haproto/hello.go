@@ -77,15 +77,7 @@ const (
 
 // WriteHello sends the magic, length and JSON of h.
 func WriteHello(w io.Writer, h Hello) error {
-	doc, err := json.Marshal(h)
-	if err != nil {
-		return fmt.Errorf("encode hello: %w", err)
-	}
-	buf := make([]byte, 12, 12+len(doc))
-	PutReport(buf[0:8], HelloMagic)
-	binary.BigEndian.PutUint32(buf[8:12], uint32(len(doc)))
-	_, err = w.Write(append(buf, doc...))
-	return err
+	return writeDoc(w, "hello", h)
 }
 
 // ReadHelloBody reads the length and JSON that follow the magic.
@@ -106,11 +98,17 @@ func ReadHelloBody(r io.Reader) (Hello, error) {
 	return h, nil
 }
 
-// WriteHelloReply sends the reply as a frame at HelloMagic.
+// WriteHelloReply sends the reply as a frame at HelloMagic: the magic
+// where a frame's offset goes, the length where its size goes.
 func WriteHelloReply(w io.Writer, rep HelloReply) error {
-	doc, err := json.Marshal(rep)
+	return writeDoc(w, "hello reply", rep)
+}
+
+// writeDoc writes HelloMagic, a uint32 length and the JSON of v in one write.
+func writeDoc(w io.Writer, what string, v any) error {
+	doc, err := json.Marshal(v)
 	if err != nil {
-		return fmt.Errorf("encode hello reply: %w", err)
+		return fmt.Errorf("encode %s: %w", what, err)
 	}
 	buf := make([]byte, HeaderSize, HeaderSize+len(doc))
 	PutReport(buf[0:8], HelloMagic)
