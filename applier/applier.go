@@ -286,6 +286,9 @@ func (a *Applier) syncLocked() error {
 	}
 	// Data first, then the checkpoint: it never claims unsynced bytes.
 	if err := a.ckpt.write(state{Base: a.base, End: a.end, Info: a.info}); err != nil {
+		// As for a failed data sync: End goes back to what the checkpoint
+		// holds, and the same chunk can be applied again.
+		a.rollback()
 		return err
 	}
 	a.syncedBase, a.syncedEnd = a.base, a.end

@@ -119,7 +119,7 @@ func newestRun(segs []segEntry, size int64) []segEntry {
 // zeroed (preallocated) or truncated away, later segment files are removed,
 // and the changes are synced before the checkpoint is trusted again.
 func (a *Applier) discardAfter(end int64, segs []segEntry) error {
-	last := end - 1 - (end-1)%a.info.SegmentSize
+	last := plugins.SegmentStart(a.info, end-1)
 	path := a.segPath(last)
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if errors.Is(err, fs.ErrNotExist) {

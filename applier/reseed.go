@@ -84,7 +84,7 @@ func checkAsideDirs(dir, stateDir string) error {
 	if err != nil {
 		return fmt.Errorf("resolve %s: %w", stateDir, err)
 	}
-	if rel, err := filepath.Rel(d, s); err == nil && (rel == "." || !strings.HasPrefix(rel, "..")) {
+	if rel, err := filepath.Rel(d, s); err == nil && (rel == "." || (rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)))) {
 		return fmt.Errorf("state directory %s is inside the segment directory %s: %w", stateDir, dir, ErrBadOptions)
 	}
 	return nil
