@@ -9,6 +9,8 @@ import (
 	"slices"
 
 	"go.uber.org/zap"
+
+	"github.com/hasidecar/hasidecar/plugins"
 )
 
 // segEntry is a segment file found in the directory.
