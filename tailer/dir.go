@@ -128,6 +128,7 @@ func (t *Tailer) dropSegment(s *segment) {
 		m.release()
 	}
 	t.loop.removed[s.start] = true
+	t.pruneRemoved(s.start)
 	delete(t.loop.short, s.start)
 	if t.loop.cur.start == s.start {
 		t.loop.cur = cursor{start: -1}
@@ -202,6 +203,7 @@ func (t *Tailer) refresh(s *segment) bool {
 // bytes already published against the new file and restarts its scan.
 func (t *Tailer) replaced(s *segment, why string, sameFile bool) bool {
 	published := min(max(t.state.End-s.start, 0), t.info.SegmentSize)
+	t.forgetHints(s.start)
 	t.log.Error(why, zap.String("segment", s.name), zap.Int64("offset", s.start),
 		zap.Int64("published_bytes", published))
 	old := s.m
@@ -279,7 +281,22 @@ func (t *Tailer) anchor(st State) int64 {
 	case st.End > st.LiveStart+size:
 		t.log.Error("safe end moves BACKWARDS: the directory now ends below the published end (replaced or wiped?)",
 			zap.Int64("end", st.End), zap.Int64("offset", st.Oldest))
+		t.forgetHints(st.Oldest)
 		return st.Oldest
 	}
 	return st.End
+}
+
+// maxRemembered bounds how many deleted segments the tailer remembers (to
+// spot one that reappears); retention deletes one per roll for ever.
+const maxRemembered = 64
+
+// pruneRemoved forgets deleted segments far below the newest deletion.
+func (t *Tailer) pruneRemoved(newest int64) {
+	floor := newest - maxRemembered*t.info.SegmentSize
+	for start := range t.loop.removed {
+		if start < floor {
+			delete(t.loop.removed, start)
+		}
+	}
 }

@@ -151,6 +151,17 @@ func (t *Tailer) Hint(off int64) {
 	}
 }
 
+// forgetHints drops writer hints above off: the data they vouched for was
+// replaced or wiped, and the new bytes there must settle on their own.
+func (t *Tailer) forgetHints(off int64) {
+	for {
+		cur := t.hint.Load()
+		if cur <= off || t.hint.CompareAndSwap(cur, off) {
+			return
+		}
+	}
+}
+
 // Read returns the bytes [off, min(off+max, End, end of off's segment)). The
 // chunk never crosses a segment. off == End gives an empty chunk and a nil
 // error (wait on Changed); off > End gives ErrBeyondEnd; off below Oldest or
