@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -251,7 +252,7 @@ func (rc *rawConn) write(b []byte) {
 
 func (rc *rawConn) preambleStatus() uint16 {
 	var p [8]byte
-	if _, err := rc.r.Read(p[:]); err != nil {
+	if _, err := io.ReadFull(rc.r, p[:]); err != nil {
 		rc.t.Fatal(err)
 	}
 	_, st, err := ack.ParsePreamble(p[:])

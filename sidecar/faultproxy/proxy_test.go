@@ -231,7 +231,6 @@ func TestRefuse(t *testing.T) {
 // including pumps blocked in a stall, has ended.
 func TestCloseWaits(t *testing.T) {
 	target := echoServer(t)
-	before := runtime.NumGoroutine()
 	p, err := New(nil, target)
 	if err != nil {
 		t.Fatal(err)
@@ -246,8 +245,10 @@ func TestCloseWaits(t *testing.T) {
 	if err := p.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
 	}
+	// Close has returned: no goroutine may still run the proxy's code.
+	buf := make([]byte, 1<<20)
+	if stacks := buf[:runtime.Stack(buf, true)]; bytes.Contains(stacks, []byte("faultproxy.(*")) {
+		t.Fatalf("a proxy goroutine outlived Close:\n%s", stacks)
+	}
 	c.Close()
-	eventually(t, 5*time.Second, "goroutines of the proxy to end", func() bool {
-		return runtime.NumGoroutine() <= before+1 // the echo server's handler may still be closing
-	})
 }
