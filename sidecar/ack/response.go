@@ -16,10 +16,22 @@ type Response struct {
 	Err      *ServerError
 }
 
+// resultTypes maps a WAIT's status to its response type.
+var resultTypes = map[Status]uint8{OK: TypeOK, Timeout: TypeTimeout, NotAvailable: TypeNotAvailable}
+
+// resultStatus is resultTypes backwards, for the types it holds.
+func resultStatus(typ uint8) Status {
+	for st, t := range resultTypes {
+		if t == typ {
+			return st
+		}
+	}
+	return OK
+}
+
 // AppendResult appends the answer to a WAIT.
 func AppendResult(dst []byte, id uint32, r Result) []byte {
-	typ := map[Status]uint8{OK: TypeOK, Timeout: TypeTimeout, NotAvailable: TypeNotAvailable}[r.Status]
-	dst, at := startFrame(dst, typ, id)
+	dst, at := startFrame(dst, resultTypes[r.Status], id)
 	dst = binary.BigEndian.AppendUint64(dst, uint64(r.Acked))
 	if r.Status == NotAvailable {
 		dst = appendString16(dst, r.Reason, maxReason)
@@ -64,7 +76,7 @@ func DecodeResponse(b []byte) (Response, error) {
 	r := Response{Type: d.u8(), ID: d.u32()}
 	switch r.Type {
 	case TypeOK, TypeTimeout, TypeNotAvailable:
-		st := map[uint8]Status{TypeOK: OK, TypeTimeout: Timeout, TypeNotAvailable: NotAvailable}[r.Type]
+		st := resultStatus(r.Type)
 		r.Result = Result{Status: st, Acked: d.i64()}
 		if st == NotAvailable {
 			r.Result.Reason = d.str16()
