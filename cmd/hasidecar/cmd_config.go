@@ -181,9 +181,7 @@ func unquote(v string) string {
 
 // runService implements `hasidecar run --config FILE [flags]`, the systemd
 // unit's entry point: it reads the file's role and runs that command with
-// --config FILE and the remaining flags. Proposed for registration as "run"
-// in main.go; it needs the master and slave commands to accept --config and
-// call applyConfig.
+// --config FILE and the remaining flags.
 func runService(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	file, rest := splitConfigArg(args)
 	if file == "" {

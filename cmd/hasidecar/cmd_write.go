@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -84,7 +83,7 @@ func runWrite(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		runErr = err
 	}
 	fmt.Fprintf(stdout, "wrote %d messages, end offset %d, %.1f MiB/s\n", st.count, st.end, st.mibps())
-	if st.sync.count > 0 {
+	if st.sync.count() > 0 {
 		fmt.Fprintln(stdout, st.sync.summary())
 	}
 	return runErr
@@ -120,8 +119,9 @@ type rocketmqAppender struct {
 
 func (a *rocketmqAppender) Append(body []byte) (int64, error) {
 	a.qo++
+	now := time.Now().UnixMilli()
 	return a.w.Append(&rocketmq.Message{Topic: "hasidecar-demo", QueueID: int32(a.qo % 4), QueueOffset: a.qo / 4, Body: body,
-		Properties: "KEYS\x01demo\x02", BornTimestamp: time.Now().UnixMilli(), StoreTimestamp: time.Now().UnixMilli()})
+		Properties: "KEYS\x01demo\x02", BornTimestamp: now, StoreTimestamp: now})
 }
 
 func (a *rocketmqAppender) Close() error { return a.w.Close() }
@@ -230,9 +230,7 @@ func (g *writeGang) wait(ctx context.Context, end int64) {
 	g.smu.Lock()
 	defer g.smu.Unlock()
 	if err != nil {
-		if !errors.Is(err, context.Canceled) {
-			g.log.Warn("synchronous commit wait failed", zap.Int64("offset", end), zap.Error(err))
-		}
+		g.log.Warn("synchronous commit wait failed", zap.Int64("offset", end), zap.Error(err))
 		g.st.sync.add(d, "ERROR")
 		return
 	}

@@ -9,30 +9,34 @@ import (
 
 // latencies collects wait times and results for a summary line.
 type latencies struct {
-	count   int
 	samples []time.Duration
+	sorted  bool
 	results map[string]int
-	started time.Time
 }
 
 func (l *latencies) add(d time.Duration, result string) {
 	if l.results == nil {
 		l.results = map[string]int{}
 	}
-	l.count++
 	l.samples = append(l.samples, d)
+	l.sorted = false
 	l.results[result]++
 }
 
-// quantile returns the q-quantile (0..1) of the samples.
+// count is how many waits were recorded.
+func (l *latencies) count() int { return len(l.samples) }
+
+// quantile returns the q-quantile (0..1) of the samples, sorting them once
+// after the last add.
 func (l *latencies) quantile(q float64) time.Duration {
 	if len(l.samples) == 0 {
 		return 0
 	}
-	s := slices.Clone(l.samples)
-	slices.Sort(s)
-	i := int(q * float64(len(s)-1))
-	return s[i]
+	if !l.sorted {
+		slices.Sort(l.samples)
+		l.sorted = true
+	}
+	return l.samples[int(q*float64(len(l.samples)-1))]
 }
 
 func (l *latencies) summary() string {
@@ -41,6 +45,6 @@ func (l *latencies) summary() string {
 		res = append(res, fmt.Sprintf("%s=%d", k, v))
 	}
 	slices.Sort(res)
-	return fmt.Sprintf("sync waits: %d (%s) p50=%v p99=%v p999=%v max=%v", l.count, strings.Join(res, " "),
+	return fmt.Sprintf("sync waits: %d (%s) p50=%v p99=%v p999=%v max=%v", l.count(), strings.Join(res, " "),
 		l.quantile(0.5), l.quantile(0.99), l.quantile(0.999), l.quantile(1))
 }

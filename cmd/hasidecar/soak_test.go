@@ -25,13 +25,12 @@ import (
 // making every append a synchronous commit through the ack socket, and
 // records every offset that got OK: the evidence the soak checks.
 type goWriter struct {
-	w      *rocketmq.Writer
+	w      *rocketmqAppender
 	sock   string
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
 	appendMu sync.Mutex // the broker's put-message lock
-	qo       int64
 
 	clMu sync.Mutex
 	cl   *ackclient.Client
@@ -48,7 +47,7 @@ func startGoWriter(t *testing.T, dir, sock string, workers int) (*goWriter, erro
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(t.Context())
-	g := &goWriter{w: w, sock: sock, cancel: cancel, status: map[string]int64{}}
+	g := &goWriter{w: &rocketmqAppender{w: w}, sock: sock, cancel: cancel, status: map[string]int64{}}
 	for range workers {
 		g.wg.Go(func() { g.run(ctx) })
 	}
@@ -87,10 +86,9 @@ func (g *goWriter) run(ctx context.Context) {
 func (g *goWriter) append(body []byte) (int64, error) {
 	g.appendMu.Lock()
 	defer g.appendMu.Unlock()
-	g.qo++
-	body[g.qo%int64(len(body))] = byte(g.qo)
-	return g.w.Append(&rocketmq.Message{Topic: "soak", QueueID: int32(g.qo % 4), QueueOffset: g.qo / 4, Body: body,
-		BornTimestamp: time.Now().UnixMilli(), StoreTimestamp: time.Now().UnixMilli()})
+	n := g.w.qo + 1
+	body[n%int64(len(body))] = byte(n) // every record's bytes differ
+	return g.w.Append(body)
 }
 
 // client returns the shared ack client, dialling a new one after a master
