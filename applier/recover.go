@@ -1,12 +1,10 @@
 package applier
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
-	"slices"
 
 	"go.uber.org/zap"
 
@@ -65,20 +63,14 @@ func (a *Applier) recover() (state, error) {
 
 // listSegments returns the layout's segment files in dir, oldest first.
 func (a *Applier) listSegments() ([]segEntry, error) {
-	ents, err := os.ReadDir(a.dir)
+	starts, err := plugins.ListSegments(a.layout, a.dir)
 	if err != nil {
-		return nil, fmt.Errorf("list segments in %s: %w", a.dir, err)
+		return nil, err
 	}
-	var segs []segEntry
-	for _, e := range ents {
-		if !e.Type().IsRegular() {
-			continue
-		}
-		if start, ok := a.layout.ParseName(e.Name()); ok {
-			segs = append(segs, segEntry{start: start, path: a.segPath(start)})
-		}
+	segs := make([]segEntry, len(starts))
+	for i, start := range starts {
+		segs[i] = segEntry{start: start, path: a.segPath(start)}
 	}
-	slices.SortFunc(segs, func(x, y segEntry) int { return cmp.Compare(x.start, y.start) })
 	return segs, nil
 }
 

@@ -2,6 +2,8 @@ package plugins
 
 import (
 	"fmt"
+	"os"
+	"slices"
 	"strconv"
 )
 
@@ -31,4 +33,21 @@ func ParseOffsetName(name string) (int64, bool) {
 		return 0, false
 	}
 	return v, true
+}
+
+// ListSegments returns the start offsets of the regular files in dir whose
+// names l accepts, in increasing order. Other files are not segments.
+func ListSegments(l Layout, dir string) ([]int64, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("list segments in %s: %w", dir, err)
+	}
+	var starts []int64
+	for _, e := range ents {
+		if s, ok := l.ParseName(e.Name()); ok && e.Type().IsRegular() {
+			starts = append(starts, s)
+		}
+	}
+	slices.Sort(starts)
+	return starts, nil
 }

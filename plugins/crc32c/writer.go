@@ -9,6 +9,8 @@ import (
 
 	"github.com/edsrzf/mmap-go"
 	"go.uber.org/zap"
+
+	"github.com/hasidecar/hasidecar/plugins"
 )
 
 // Writer appends records to a crc32c segment directory through a shared
@@ -53,19 +55,11 @@ func OpenWriter(log *zap.Logger, dir string, segmentSize int64) (*Writer, error)
 // resumeAt returns where appending continues: the valid end of the highest
 // segment in dir, or the next segment's start when that one is full.
 func resumeAt(l *Layout, dir string) (int64, error) {
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return 0, fmt.Errorf("list segments %s: %w", dir, err)
+	starts, err := plugins.ListSegments(l, dir)
+	if err != nil || len(starts) == 0 {
+		return 0, err
 	}
-	last, found := int64(0), false
-	for _, e := range ents {
-		if s, ok := l.ParseName(e.Name()); ok && (!found || s > last) {
-			last, found = s, true
-		}
-	}
-	if !found {
-		return 0, nil
-	}
+	last := starts[len(starts)-1]
 	s, err := l.Scan(filepath.Join(dir, l.SegmentName(last)), last, last)
 	if err != nil {
 		return 0, fmt.Errorf("open crc32c writer: %w", err)

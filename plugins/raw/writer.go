@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/hasidecar/hasidecar/plugins"
 )
 
 // Writer appends bytes to a raw segment directory with write(2), rolling to
@@ -47,18 +49,11 @@ func OpenWriter(dir string, segmentSize int64) (*Writer, error) {
 
 // lastSegment returns the highest segment start present in dir.
 func lastSegment(l *Layout, dir string) (int64, bool, error) {
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return 0, false, fmt.Errorf("list segments %s: %w", dir, err)
+	starts, err := plugins.ListSegments(l, dir)
+	if err != nil || len(starts) == 0 {
+		return 0, false, err
 	}
-	var last int64
-	found := false
-	for _, e := range ents {
-		if s, ok := l.ParseName(e.Name()); ok && (!found || s > last) {
-			last, found = s, true
-		}
-	}
-	return last, found, nil
+	return starts[len(starts)-1], true, nil
 }
 
 // End returns the absolute offset just past the last byte written.

@@ -80,7 +80,7 @@ func openTestWriter(t testing.TB, dir string, opts WriterOptions) *Writer {
 // chain: each one but the last is Full and the next starts at its end.
 func scanAll(t testing.TB, l *Layout, dir string) (starts []int64, scans []plugins.Scan) {
 	t.Helper()
-	starts, err := listSegments(l, dir)
+	starts, err := plugins.ListSegments(l, dir)
 	if err != nil {
 		t.Fatal(err)
 	}

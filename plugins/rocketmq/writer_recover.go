@@ -3,35 +3,16 @@ package rocketmq
 import (
 	"fmt"
 	"os"
-	"slices"
 
 	"go.uber.org/zap"
+
+	"github.com/hasidecar/hasidecar/plugins"
 )
 
 // segments lists the start offsets of the segment files in the directory,
 // oldest first.
 func (w *Writer) segments() ([]int64, error) {
-	return listSegments(w.layout, w.dir)
-}
-
-// listSegments lists the start offsets of the regular files in dir whose
-// names the layout accepts, in increasing order.
-func listSegments(l *Layout, dir string) ([]int64, error) {
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("list segments: %w", err)
-	}
-	var starts []int64
-	for _, e := range ents {
-		if !e.Type().IsRegular() {
-			continue
-		}
-		if s, ok := l.ParseName(e.Name()); ok {
-			starts = append(starts, s)
-		}
-	}
-	slices.Sort(starts)
-	return starts, nil
+	return plugins.ListSegments(w.layout, w.dir)
 }
 
 // recoverEnd finds where the last writer stopped. It scans the newest

@@ -130,7 +130,7 @@ func TestWriterRetention(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	starts, err := listSegments(w.Layout(), dir)
+	starts, err := plugins.ListSegments(w.Layout(), dir)
 	if err != nil || len(starts) != 2 || starts[0] != 4*testSeg || starts[1] != 5*testSeg {
 		t.Fatalf("segments after retention %v, %v", starts, err)
 	}

@@ -270,21 +270,11 @@ func regularFiles(dir string) (int, error) {
 // segments lists a directory's segment starts in order; a missing directory
 // holds none.
 func segments(lay plugins.Layout, dir string) ([]int64, error) {
-	ents, err := os.ReadDir(dir)
+	out, err := plugins.ListSegments(lay, dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
-	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", dir, err)
-	}
-	var out []int64
-	for _, e := range ents {
-		if s, ok := lay.ParseName(e.Name()); ok && e.Type().IsRegular() {
-			out = append(out, s)
-		}
-	}
-	slices.Sort(out)
-	return out, nil
+	return out, err
 }
 
 // validEnd walks the contiguous segments from the oldest and returns where
