@@ -52,9 +52,9 @@
 // Scan reads the file with pread in windows that start at 16 KiB and grow
 // while a record continues past them, never past the file's current size: on
 // a VM a map, its page faults and the unmap cost 100-200 µs per call, which
-// dominated the latency of synchronous commits. IsBoundary, called once per
-// connection, maps the file read-only with runtime/debug.SetPanicOnFault so
-// a file truncated under the map yields ErrFault instead of killing the process.
+// dominated the latency of synchronous commits. IsBoundary walks the same
+// way up to the offset it checks. Nothing is mapped, so a file truncated
+// underneath only reads short: its data ends there.
 //
 // # Writer
 //

@@ -8,10 +8,6 @@ var (
 	// ErrRange means an offset passed to Scan or IsBoundary lies outside the
 	// segment [start, start+SegmentSize]: a caller bug, not a data problem.
 	ErrRange = errors.New("rocketmq: offset outside the segment")
-	// ErrFault means the mapped segment faulted (SIGBUS) while it was being
-	// read, almost always because the file was truncated underneath the map.
-	// The caller should retry later; no data was reported.
-	ErrFault = errors.New("rocketmq: memory fault reading a mapped segment")
 	// ErrNotSegment means the path is not a regular file.
 	ErrNotSegment = errors.New("rocketmq: not a segment file")
 	// ErrMessage means a message cannot be encoded (topic or properties too

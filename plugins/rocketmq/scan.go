@@ -2,9 +2,6 @@ package rocketmq
 
 import (
 	"fmt"
-	"os"
-
-	"github.com/edsrzf/mmap-go"
 
 	"github.com/hasidecar/hasidecar/plugins"
 )
@@ -25,10 +22,8 @@ type walkResult struct {
 	full bool  // a blank record, or data up to the segment's last byte
 }
 
-var pageSize = int64(os.Getpagesize())
-
 // Scan implements plugins.Layout. It reads the file with pread from from,
-// in windows that grow while records continue past them (scanRead), and
+// in windows that grow while records continue past them (readWalk), and
 // walks the records. The first byte that does not start a valid record ends
 // the walk; that is the end of the data, not an error, so Scan never returns
 // plugins.ErrCorrupt. A file truncated underneath reads short: its data ends
@@ -38,7 +33,14 @@ func (l *Layout) Scan(path string, start, from int64) (plugins.Scan, error) {
 	if from < start || from > segEnd {
 		return plugins.Scan{}, fmt.Errorf("scan %s from %d: segment is [%d, %d]: %w", path, from, start, segEnd, ErrRange)
 	}
-	return l.scanRead(path, start, from)
+	r, err := l.readWalk(path, start, from, segEnd)
+	if err != nil {
+		return plugins.Scan{}, err
+	}
+	if r.full {
+		return plugins.Scan{End: segEnd, Stable: segEnd, Full: true}, nil
+	}
+	return plugins.Scan{End: r.end, Stable: r.last}, nil
 }
 
 // IsBoundary implements plugins.Layout by walking the records from start
@@ -48,64 +50,11 @@ func (l *Layout) IsBoundary(path string, start, off int64) (bool, error) {
 	if off < start || off > segEnd {
 		return false, fmt.Errorf("is boundary %s at %d: segment is [%d, %d]: %w", path, off, start, segEnd, ErrRange)
 	}
-	data, base, err := l.mapFrom(path, start, start)
-	if err != nil {
-		return false, err
-	}
-	r, err := l.walkGuarded(data, base, segEnd, start, off)
-	if uerr := unmap(data); err == nil && uerr != nil {
-		err = uerr
-	}
+	r, err := l.readWalk(path, start, start, off)
 	if err != nil {
 		return false, fmt.Errorf("is boundary %s: %w", path, err)
 	}
 	return r.end == off, nil
-}
-
-// mapFrom maps path read-only from the page holding from to the end of the
-// file, but never past SegmentSize nor past the file's size (touching a page
-// beyond EOF raises SIGBUS). It returns the map (nil when there is nothing to
-// map) and the absolute offset of its first byte.
-func (l *Layout) mapFrom(path string, start, from int64) (mmap.MMap, int64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, 0, fmt.Errorf("open segment: %w", err)
-	}
-	defer f.Close() // the map outlives the descriptor
-	st, err := f.Stat()
-	if err != nil {
-		return nil, 0, fmt.Errorf("stat segment %s: %w", path, err)
-	}
-	if !st.Mode().IsRegular() {
-		return nil, 0, fmt.Errorf("map segment %s: mode %s: %w", path, st.Mode(), ErrNotSegment)
-	}
-	size := min(st.Size(), l.segSize)
-	off := (from - start) &^ (pageSize - 1)
-	if size <= from-start {
-		return nil, start + off, nil
-	}
-	m, err := mmap.MapRegion(f, int(size-off), mmap.RDONLY, 0, off)
-	if err != nil {
-		return nil, 0, fmt.Errorf("map segment %s: %w", path, err)
-	}
-	return m, start + off, nil
-}
-
-func unmap(m mmap.MMap) error {
-	if m == nil {
-		return nil
-	}
-	return m.Unmap()
-}
-
-// walkGuarded runs walk with faults turned into panics and the panics into
-// ErrFault: the file may be truncated while it is mapped, and a SIGBUS would
-// otherwise kill the process.
-func (l *Layout) walkGuarded(data []byte, base, segEnd, from, stop int64) (r walkResult, err error) {
-	if addr, faulted := plugins.CatchFault(func() { r = l.walk(data, base, segEnd, from, stop) }); faulted {
-		return r, fmt.Errorf("read mapped segment at %#x: %w", addr, ErrFault)
-	}
-	return r, nil
 }
 
 // walk validates records from absolute offset from until the data ends or the

@@ -5,8 +5,6 @@ import (
 	"io"
 	"os"
 	"sync"
-
-	"github.com/hasidecar/hasidecar/plugins"
 )
 
 // scanWindow is the first read of a Scan: a live tail is a few records.
@@ -14,23 +12,23 @@ const scanWindow = 16 << 10
 
 var scanBufs = sync.Pool{New: func() any { b := make([]byte, scanWindow); return &b }}
 
-// scanRead walks the records of the segment file from from using pread in
+// readWalk walks the records of the segment file from from using pread in
 // growing windows instead of a map: a map, its page faults and the munmap
 // (a TLB shootdown) cost ~100-200 µs per call on a VM, pread of the few new
 // pages a few µs. A short read (the file truncated) simply ends the data.
-func (l *Layout) scanRead(path string, start, from int64) (plugins.Scan, error) {
+func (l *Layout) readWalk(path string, start, from, stop int64) (walkResult, error) {
 	segEnd := start + l.segSize
 	f, err := os.Open(path)
 	if err != nil {
-		return plugins.Scan{}, fmt.Errorf("open segment: %w", err)
+		return walkResult{}, fmt.Errorf("open segment: %w", err)
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return plugins.Scan{}, fmt.Errorf("stat segment %s: %w", path, err)
+		return walkResult{}, fmt.Errorf("stat segment %s: %w", path, err)
 	}
 	if !st.Mode().IsRegular() {
-		return plugins.Scan{}, fmt.Errorf("scan segment %s: mode %s: %w", path, st.Mode(), ErrNotSegment)
+		return walkResult{}, fmt.Errorf("scan segment %s: mode %s: %w", path, st.Mode(), ErrNotSegment)
 	}
 	fileEnd := start + min(st.Size(), l.segSize)
 	bp := scanBufs.Get().(*[]byte)
@@ -44,15 +42,15 @@ func (l *Layout) scanRead(path string, start, from int64) (plugins.Scan, error) 
 		}
 		got, err := f.ReadAt((*bp)[:n], pos-start)
 		if err != nil && err != io.EOF {
-			return plugins.Scan{}, fmt.Errorf("read segment %s at %d: %w", path, pos, err)
+			return walkResult{}, fmt.Errorf("read segment %s at %d: %w", path, pos, err)
 		}
 		buf := (*bp)[:got]
-		w := l.walk(buf, pos, segEnd, pos, segEnd)
+		w := l.walk(buf, pos, segEnd, pos, stop)
 		if w.end > pos {
 			r.last, r.end = w.last, w.end
 		}
 		r.full = w.full
-		if w.full || int64(got) < n || pos+n >= fileEnd {
+		if w.full || w.end >= stop || int64(got) < n || pos+n >= fileEnd {
 			break
 		}
 		// Did the walk stop inside the window (the data ends) or at its edge?
@@ -67,8 +65,5 @@ func (l *Layout) scanRead(path string, start, from int64) (plugins.Scan, error) 
 		win = max(min(2*win, 4<<20), need)
 		pos = w.end
 	}
-	if r.full {
-		return plugins.Scan{End: segEnd, Stable: segEnd, Full: true}, nil
-	}
-	return plugins.Scan{End: r.end, Stable: r.last}, nil
+	return r, nil
 }

@@ -1,13 +1,9 @@
 package rocketmq
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"testing"
-
-	"github.com/edsrzf/mmap-go"
 
 	"github.com/hasidecar/hasidecar/plugins"
 )
@@ -240,35 +236,18 @@ func TestIsBoundaryWriter(t *testing.T) {
 	}
 }
 
-// TestScanFault maps a segment, truncates the file under the map and walks:
-// the SIGBUS must come back as ErrFault, and the goroutine's fault setting
-// must be restored.
-func TestScanFault(t *testing.T) {
+// TestScanTruncatedToNothing: a segment truncated to nothing holds no data
+// (the fault guard for mapped reads is tested in package plugins).
+func TestScanTruncatedToNothing(t *testing.T) {
 	l := testLayout(t, Options{})
 	path, _ := fiveRecords(t, 0, nil)
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	m, err := mmap.Map(f, mmap.RDONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Unmap()
 	if err := os.Truncate(path, 0); err != nil {
 		t.Fatal(err)
 	}
-	old := debug.SetPanicOnFault(false)
-	defer debug.SetPanicOnFault(old)
-	_, err = l.walkGuarded(m, 0, testSeg, 0, testSeg)
-	if !errors.Is(err, ErrFault) {
-		t.Fatalf("walk of a truncated map: %v", err)
-	}
-	if debug.SetPanicOnFault(false) {
-		t.Fatal("SetPanicOnFault not restored")
-	}
 	if sc, err := l.Scan(path, 0, 0); err != nil || sc != (plugins.Scan{}) {
 		t.Fatalf("Scan after truncation: %+v, %v", sc, err)
+	}
+	if ok, err := l.IsBoundary(path, 0, 0); err != nil || !ok {
+		t.Fatalf("IsBoundary at the start of an empty file: %v, %v", ok, err)
 	}
 }
