@@ -27,7 +27,6 @@ const (
 
 	namePrefix = "seg-"
 	nameSuffix = ".log"
-	digits     = 20
 )
 
 // Sentinel errors of this package; test them with errors.Is.
@@ -90,7 +89,7 @@ func (l *Layout) Info() plugins.Info {
 
 // SegmentName implements plugins.Layout: "seg-<20 digits>.log".
 func (l *Layout) SegmentName(start int64) string {
-	return fmt.Sprintf("%s%0*d%s", namePrefix, digits, start, nameSuffix)
+	return namePrefix + plugins.OffsetName(start) + nameSuffix
 }
 
 // ParseName implements plugins.Layout. It accepts exactly the names
