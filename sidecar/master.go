@@ -208,6 +208,9 @@ func (m *Master) logGaps(ctx context.Context) {
 		case <-t.C:
 		}
 		st := m.Stats()
+		if len(st.Slaves) == 0 {
+			m.log.Debug("no slave connected: no gap to log")
+		}
 		for _, s := range st.Slaves {
 			m.log.Info("slave replication gap", zap.String("slave", s.ID), zap.Int64("acked_offset", s.Acked),
 				zap.Int64("master_end", st.End), zap.Int64("gap_bytes", st.End-s.Acked))

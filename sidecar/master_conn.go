@@ -15,6 +15,7 @@ import (
 
 	"github.com/hasidecar/hasidecar/sidecar/haproto"
 	"github.com/hasidecar/hasidecar/sidecar/meta"
+	"github.com/hasidecar/hasidecar/tailer"
 )
 
 // masterConn is one slave connection: an ack reader goroutine and the
@@ -33,6 +34,11 @@ type masterConn struct {
 	streaming  atomic.Bool
 	since      time.Time
 	hello      *haproto.Hello
+
+	// The sender's reusable buffers (only its goroutine touches them).
+	chunks []tailer.Chunk
+	hdrs   []byte
+	bufs   net.Buffers
 }
 
 func (c *masterConn) stats() SlaveConnStats {

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
+	"slices"
 	"time"
 
 	"github.com/hasidecar/hasidecar/sidecar/haproto"
@@ -49,11 +49,13 @@ func (c *masterConn) send(ctx context.Context, start int64) error {
 // sendAvailable writes the frames the tailer can give from pos in one
 // gathered write; it returns the number of body bytes sent.
 func (c *masterConn) sendAvailable(pos int64) (int64, error) {
-	var chunks []tailer.Chunk
+	chunks := c.chunks[:0] // reused: one gathered write per wake-up, for every frame
 	defer func() {
 		for i := range chunks {
 			chunks[i].Release()
 		}
+		clear(chunks)
+		c.chunks = chunks[:0]
 	}()
 	total := int64(0)
 	for total < maxWritev {
@@ -81,8 +83,10 @@ func (c *masterConn) sendAvailable(pos int64) (int64, error) {
 // pos when there are none. The sent offset moves before the write so that a
 // fast slave's acknowledgement is never mistaken for a lie.
 func (c *masterConn) writeFrames(pos int64, chunks []tailer.Chunk) error {
-	hdrs := make([]byte, haproto.HeaderSize*max(1, len(chunks)))
-	bufs := make(net.Buffers, 0, 2*len(chunks)+1)
+	n := haproto.HeaderSize * max(1, len(chunks))
+	hdrs := slices.Grow(c.hdrs[:0], n)[:n]
+	bufs := c.bufs[:0]
+	defer func() { clear(bufs); c.hdrs, c.bufs = hdrs, bufs[:0] }()
 	if len(chunks) == 0 {
 		haproto.PutHeader(hdrs, haproto.Header{Offset: pos})
 		bufs = append(bufs, hdrs)
@@ -96,7 +100,8 @@ func (c *masterConn) writeFrames(pos int64, chunks []tailer.Chunk) error {
 	}
 	c.sent.Store(end)
 	c.conn.SetWriteDeadline(time.Now().Add(c.m.idleLimit()))
-	if _, err := bufs.WriteTo(c.conn); err != nil {
+	w := bufs // WriteTo consumes the slice it is called on; bufs keeps the array
+	if _, err := w.WriteTo(c.conn); err != nil {
 		return fmt.Errorf("write frames at %d: %w", pos, err)
 	}
 	c.m.tracker.Sent(c.id, end)

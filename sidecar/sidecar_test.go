@@ -258,7 +258,7 @@ func TestSlaveRefusedWhenDiverged(t *testing.T) {
 func TestMasterLogsGapPerSlave(t *testing.T) {
 	mdir, sdir := tempDirs(t)
 	end := writeRecords(t, mdir, testSeg, 100, 100)
-	core, logs := observer.New(zap.InfoLevel)
+	core, logs := observer.New(zap.DebugLevel)
 	lay := testLayout(t, testSeg)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -272,6 +272,9 @@ func TestMasterLogsGapPerSlave(t *testing.T) {
 	wg.Go(func() { tl.Run(ctx) })
 	wg.Go(func() { m.Serve(ctx, ln) })
 	defer func() { cancel(); wg.Wait() }()
+	eventually(t, 10*time.Second, "two gap-log ticks with no slave", func() bool {
+		return logs.FilterMessage("no slave connected: no gap to log").Len() >= 2
+	})
 	if logs.FilterMessage("slave replication gap").Len() != 0 {
 		t.Fatal("gap logged with no slave")
 	}
