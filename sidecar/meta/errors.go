@@ -63,9 +63,11 @@ func (s Status) Err() error {
 func (s Status) valid() bool { return s <= StatusBadName }
 
 // statusOf maps an error from the file reader to its wire status.
+// The statuses are tried in their numeric order, so an error that wraps
+// two sentinels always maps to the same one.
 func statusOf(err error) Status {
-	for st, e := range statusErr {
-		if errors.Is(err, e) {
+	for st := StatusOK + 1; st.valid(); st++ {
+		if e, ok := statusErr[st]; ok && errors.Is(err, e) {
 			return st
 		}
 	}

@@ -68,32 +68,23 @@ func syncDir(dir string) error {
 	return nil
 }
 
-// localFile is what the slave holds under one name.
-type localFile struct {
-	sum     [sha256.Size]byte
-	regular bool // a regular file (or a symlink): replaceable and removable
-}
-
 // hashLocal hashes a local file, reading at most max+1 bytes: a file over
-// the limit cannot equal any content the client accepts anyway.
-func hashLocal(path string, max int64) (localFile, error) {
+// the limit cannot equal any content the client accepts anyway. Anything
+// but a regular file has the zero sum, which no content has.
+func hashLocal(path string, max int64) ([sha256.Size]byte, error) {
+	var sum [sha256.Size]byte
 	fi, err := os.Lstat(path)
-	if err != nil {
-		return localFile{}, err
-	}
-	lf := localFile{regular: fi.Mode().IsRegular() || fi.Mode()&os.ModeSymlink != 0}
-	if !fi.Mode().IsRegular() {
-		return lf, nil
+	if err != nil || !fi.Mode().IsRegular() {
+		return sum, err
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return lf, err
+		return sum, err
 	}
 	defer f.Close()
 	h := sha256.New()
 	if _, err := io.Copy(h, io.LimitReader(f, max+1)); err != nil {
-		return lf, err
+		return sum, err
 	}
-	lf.sum = [sha256.Size]byte(h.Sum(nil))
-	return lf, nil
+	return [sha256.Size]byte(h.Sum(nil)), nil
 }

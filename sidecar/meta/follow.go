@@ -26,7 +26,7 @@ func (s *session) follow(e Entry) error {
 		return nil
 	}
 	local, err := hashLocal(filepath.Join(s.c.opts.Dir, e.Name), s.c.opts.MaxFileSize)
-	if err == nil && local.sum == e.Sum {
+	if err == nil && local == e.Sum {
 		s.res.Unchanged = append(s.res.Unchanged, e.Name)
 		return nil
 	}
