@@ -96,8 +96,7 @@ func TestLastRecordWaitsForSettleOrHint(t *testing.T) {
 	last := w.Append(payloadAt(1, 100))
 	// The second record makes the first final; the second itself must wait.
 	waitState(t, tl, 5*time.Second, "first record final", func(s State) bool { return s.End >= first })
-	for range 20 { // several poll rounds, driven by wake-ups
-		tl.Hint(0)
+	for range 20 { // several poll rounds
 		waitPolls(t, tl, 3)
 		if st := tl.State(); st.End != first {
 			t.Fatalf("last record published before settle: end %d, want %d", st.End, first)

@@ -73,7 +73,9 @@ func TestRawAppendWriter(t *testing.T) {
 		t.Fatal(err)
 	}
 	opts := fastOpts
-	opts.PollMax = time.Second // fsnotify Write events must do the waking
+	// No poll and no listing within the test: fsnotify Write events must do
+	// the waking, or End never follows.
+	opts.PollMin, opts.PollMax, opts.Rescan = time.Hour, time.Hour, time.Hour
 	tl := startTailer(t, dir, l, opts)
 	var want bytes.Buffer
 	for i := range 300 {
