@@ -2,10 +2,8 @@ package applier
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 
 	"go.uber.org/zap/zaptest"
@@ -28,15 +26,9 @@ func newTestLayout(size int64, prealloc bool) testLayout {
 
 func (l testLayout) Info() plugins.Info { return l.info }
 
-func (l testLayout) SegmentName(start int64) string { return fmt.Sprintf("%020d", start) }
+func (l testLayout) SegmentName(start int64) string { return plugins.OffsetName(start) }
 
-func (l testLayout) ParseName(name string) (int64, bool) {
-	if len(name) != 20 {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(name, 10, 64)
-	return n, err == nil && n >= 0
-}
+func (l testLayout) ParseName(name string) (int64, bool) { return plugins.ParseOffsetName(name) }
 
 func (l testLayout) Scan(path string, start, from int64) (plugins.Scan, error) {
 	b, err := os.ReadFile(path)

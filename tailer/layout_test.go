@@ -6,7 +6,6 @@ import (
 	"hash/crc32"
 	"os"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"testing"
 
@@ -37,15 +36,9 @@ func (l *testLayout) Info() plugins.Info {
 	return plugins.Info{Name: "test", SegmentSize: l.size, Preallocated: l.prealloc}
 }
 
-func (l *testLayout) SegmentName(start int64) string { return fmt.Sprintf("%020d", start) }
+func (l *testLayout) SegmentName(start int64) string { return plugins.OffsetName(start) }
 
-func (l *testLayout) ParseName(name string) (int64, bool) {
-	if len(name) != 20 {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(name, 10, 64)
-	return n, err == nil
-}
+func (l *testLayout) ParseName(name string) (int64, bool) { return plugins.ParseOffsetName(name) }
 
 func (l *testLayout) Scan(path string, start, from int64) (plugins.Scan, error) {
 	f, err := os.Open(path)
