@@ -35,8 +35,6 @@ type Writer struct {
 	log      *zap.Logger
 	dir      string
 	layout   *Layout
-	segSize  int64
-	blank    uint32
 	retain   int
 	seg      mmap.MMap // the current segment; nil before the first roll
 	segStart int64
@@ -68,7 +66,7 @@ func OpenWriter(log *zap.Logger, dir string, opts WriterOptions) (*Writer, error
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("open writer: %w", err)
 	}
-	w := &Writer{log: log, dir: dir, layout: layout, segSize: layout.segSize, blank: layout.blank, retain: opts.Retain}
+	w := &Writer{log: log, dir: dir, layout: layout, retain: opts.Retain}
 	if err := w.recoverEnd(); err != nil {
 		_ = w.Close()
 		return nil, err
@@ -98,8 +96,8 @@ func (w *Writer) Append(m *Message) (int64, error) {
 		return 0, fmt.Errorf("append %s: %w", w.dir, err)
 	}
 	size := int64(RecordSize(m))
-	if size+BlankSize > w.segSize {
-		return 0, fmt.Errorf("append %s: record of %d bytes, segment of %d: %w", w.dir, size, w.segSize, ErrTooLarge)
+	if size+BlankSize > w.layout.segSize {
+		return 0, fmt.Errorf("append %s: record of %d bytes, segment of %d: %w", w.dir, size, w.layout.segSize, ErrTooLarge)
 	}
 	if err := w.ensureRoom(size); err != nil {
 		return 0, err
@@ -124,14 +122,14 @@ func (w *Writer) Append(m *Message) (int64, error) {
 // blank record, sealing it and rolling to a new segment if it cannot.
 func (w *Writer) ensureRoom(size int64) error {
 	if w.seg != nil {
-		left := w.segStart + w.segSize - w.end
+		left := w.segStart + w.layout.segSize - w.end
 		if size+BlankSize <= left {
 			return nil
 		}
 		if left >= BlankSize { // less only after recovering a foreign file
-			putBlank(w.seg[w.end-w.segStart:], int(left), w.blank)
+			putBlank(w.seg[w.end-w.segStart:], int(left), w.layout.blank)
 		}
-		w.end = w.segStart + w.segSize
+		w.end = w.segStart + w.layout.segSize
 	}
 	return w.roll()
 }
@@ -166,15 +164,15 @@ func (w *Writer) openSegment(start int64) error {
 	if err != nil {
 		return fmt.Errorf("stat segment %s: %w", path, err)
 	}
-	if st.Size() > w.segSize {
-		return fmt.Errorf("open segment %s: size %d > segment size %d: %w", path, st.Size(), w.segSize, plugins.ErrCorrupt)
+	if st.Size() > w.layout.segSize {
+		return fmt.Errorf("open segment %s: size %d > segment size %d: %w", path, st.Size(), w.layout.segSize, plugins.ErrCorrupt)
 	}
-	if st.Size() < w.segSize {
-		if err := f.Truncate(w.segSize); err != nil {
+	if st.Size() < w.layout.segSize {
+		if err := f.Truncate(w.layout.segSize); err != nil {
 			return fmt.Errorf("preallocate segment %s: %w", path, err)
 		}
 	}
-	m, err := mmap.MapRegion(f, int(w.segSize), mmap.RDWR, 0, 0)
+	m, err := mmap.MapRegion(f, int(w.layout.segSize), mmap.RDWR, 0, 0)
 	if err != nil {
 		return fmt.Errorf("map segment %s: %w", path, err)
 	}
