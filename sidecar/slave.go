@@ -112,7 +112,7 @@ func (s *Slave) Stats() SlaveStats {
 	s.mu.Unlock()
 	s.stateMu.Lock()
 	defer s.stateMu.Unlock()
-	return SlaveStats{State: s.state, Master: s.cfg.Master, Received: written, Written: written, Synced: synced,
+	return SlaveStats{State: s.state, Master: s.cfg.Master, Written: written, Synced: synced,
 		Acked: s.acked.Load(), Reconnects: s.reconnects.Load(), LastError: s.lastErr, Since: s.since}
 }
 

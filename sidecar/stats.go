@@ -39,7 +39,6 @@ const (
 type SlaveStats struct {
 	State      SlaveState
 	Master     string
-	Received   int64 // end of the bytes received (= written: frames are applied as they arrive)
 	Written    int64 // applier's End
 	Synced     int64 // applier's Synced: fsynced and checkpointed
 	Acked      int64 // last offset reported to the master

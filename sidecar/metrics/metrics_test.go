@@ -122,7 +122,7 @@ func TestTwoConnectionsFromOneHost(t *testing.T) {
 }
 
 func TestSlaveMetricsScraped(t *testing.T) {
-	st := sidecar.SlaveStats{State: sidecar.SlaveStreaming, Received: 900, Written: 900, Synced: 512, Acked: 880, Reconnects: 2}
+	st := sidecar.SlaveStats{State: sidecar.SlaveStreaming, Written: 900, Synced: 512, Acked: 880, Reconnects: 2}
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(NewSlaveCollector(func() sidecar.SlaveStats { return st }))
 	fams := scrape(t, startServer(t, reg, nil))

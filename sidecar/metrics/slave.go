@@ -45,7 +45,7 @@ func (c *SlaveCollector) Describe(ch chan<- *prometheus.Desc) {
 // (added to sidecar later) is still exported as its own series.
 func (c *SlaveCollector) Collect(ch chan<- prometheus.Metric) {
 	st := c.src()
-	gauge(ch, descReceived, float64(st.Received))
+	gauge(ch, descReceived, float64(st.Written)) // frames are applied as they arrive
 	gauge(ch, descWritten, float64(st.Written))
 	gauge(ch, descSynced, float64(st.Synced))
 	gauge(ch, descReported, float64(st.Acked))
