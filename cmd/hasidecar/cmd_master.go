@@ -38,6 +38,9 @@ type masterCmd struct {
 	ackMode       string
 	ackPolicy     string
 	fallbehindMax string
+	policy        ack.Policy  // parsed --ack-policy
+	fallbehind    int64       // parsed --fallbehind-max
+	sockMode      os.FileMode // parsed --ack-socket-mode
 
 	allowSlaves string
 	meta        metaFlags
@@ -108,6 +111,17 @@ func (c *masterCmd) parse() error {
 	if c.cfg.Initial, err = sidecar.ParseInitial(c.initial); err != nil {
 		return usageError{err}
 	}
+	if c.policy, err = ack.ParsePolicy(c.ackPolicy); err != nil {
+		return usageError{fmt.Errorf("--ack-policy: %w", err)}
+	}
+	if c.fallbehind, err = plugins.ParseSize(c.fallbehindMax); err != nil {
+		return usageError{fmt.Errorf("--fallbehind-max: %w", err)}
+	}
+	mode, err := strconv.ParseUint(c.ackMode, 8, 32)
+	if err != nil {
+		return usageError{fmt.Errorf("--ack-socket-mode %q: want an octal mode", c.ackMode)}
+	}
+	c.sockMode = os.FileMode(mode)
 	return nil
 }
 
@@ -120,18 +134,11 @@ type masterParts struct {
 }
 
 func (c *masterCmd) serve(ctx context.Context, log *zap.Logger, lvl zap.AtomicLevel, fs *flag.FlagSet, lay plugins.Layout) error {
-	policy, err := ack.ParsePolicy(c.ackPolicy)
-	if err != nil {
-		return usageError{fmt.Errorf("--ack-policy: %w", err)}
-	}
-	fallbehind, err := plugins.ParseSize(c.fallbehindMax)
-	if err != nil {
-		return usageError{fmt.Errorf("--fallbehind-max: %w", err)}
-	}
+	var err error
 	if c.cfg.Meta, err = c.metaServer(log); err != nil {
 		return err
 	}
-	p := masterParts{tracker: ack.NewTracker(log.Named("ack"), policy, fallbehind), sync: metrics.NewSyncMetrics()}
+	p := masterParts{tracker: ack.NewTracker(log.Named("ack"), c.policy, c.fallbehind), sync: metrics.NewSyncMetrics()}
 	p.tail = tailer.New(log.Named("tailer"), c.dir, lay, c.tail)
 	p.m = sidecar.NewMaster(log.Named("master"), c.cfg, lay, p.tail, p.tracker)
 	ln, err := c.listener(log)
@@ -144,7 +151,7 @@ func (c *masterCmd) serve(ctx context.Context, log *zap.Logger, lvl zap.AtomicLe
 		return err
 	}
 	log.Info("master serving", zap.String("dir", c.dir), zap.String("listen", ln.Addr().String()),
-		zap.String("layout", lay.Info().String()), zap.String("ack_policy", policy.String()))
+		zap.String("layout", lay.Info().String()), zap.String("ack_policy", c.policy.String()))
 	err = runAll(ctx, fns...)
 	log.Info("master stopped", zap.Error(err))
 	return err
@@ -152,14 +159,10 @@ func (c *masterCmd) serve(ctx context.Context, log *zap.Logger, lvl zap.AtomicLe
 
 // services lists the goroutines of a running master.
 func (c *masterCmd) services(log *zap.Logger, lvl zap.AtomicLevel, fs *flag.FlagSet, p masterParts, ln net.Listener) ([]func(context.Context) error, error) {
-	healthy := func() error { return nil }
+	var healthy func() error // the master has no unhealthy state of its own yet
 	fns := []func(context.Context) error{p.tail.Run, func(ctx context.Context) error { return p.m.Serve(ctx, ln) }}
 	if c.ackSocket != "" {
-		mode, err := strconv.ParseUint(c.ackMode, 8, 32)
-		if err != nil {
-			return nil, usageError{fmt.Errorf("--ack-socket-mode %q: want an octal mode", c.ackMode)}
-		}
-		srv := ack.NewServer(log.Named("ack_socket"), ack.ServerOptions{Path: c.ackSocket, Mode: os.FileMode(mode),
+		srv := ack.NewServer(log.Named("ack_socket"), ack.ServerOptions{Path: c.ackSocket, Mode: c.sockMode,
 			Observe: func(s ack.Status, d time.Duration) { p.sync.Observe(s.String(), d) }}, p.tracker, p.tail)
 		fns = append(fns, srv.Run)
 	}
