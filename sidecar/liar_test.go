@@ -116,8 +116,7 @@ func (l *liar) forward(c net.Conn, first []byte) {
 
 func header(off int64, size int32) []byte {
 	var b [haproto.HeaderSize]byte
-	binary.BigEndian.PutUint64(b[0:8], uint64(off))
-	binary.BigEndian.PutUint32(b[8:12], uint32(size))
+	haproto.PutHeader(b[:], haproto.Header{Offset: off, Size: size}) // encodes lies as they are
 	return b[:]
 }
 
