@@ -40,3 +40,19 @@ func (k *knownEnds) has(off int64) bool {
 	_, ok := k.set[off]
 	return ok
 }
+
+// dropAbove forgets every position above off (reached with bytes that were
+// rewritten since).
+func (k *knownEnds) dropAbove(off int64) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	kept := k.order[:0]
+	for _, o := range k.order {
+		if o > off {
+			delete(k.set, o)
+			continue
+		}
+		kept = append(kept, o)
+	}
+	k.order = kept
+}

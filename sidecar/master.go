@@ -87,7 +87,8 @@ type Master struct {
 	mu     sync.Mutex
 	nextID int
 	conns  map[*masterConn]struct{}
-	known  *knownEnds // positions earlier connections reached
+	known  *knownEnds          // positions earlier connections reached
+	divs   []tailer.Divergence // past divergences, oldest first; bounded
 
 	accepted     atomic.Int64
 	refused      atomic.Int64
@@ -118,6 +119,7 @@ func NewMaster(log *zap.Logger, cfg MasterConfig, layout plugins.Layout, t *tail
 	m := &Master{log: log, cfg: cfg, layout: layout, tail: t, tracker: tr,
 		conns: map[*masterConn]struct{}{}, known: newKnownEnds(1024)}
 	m.SetTimeouts(cfg.Heartbeat, cfg.Housekeeping)
+	t.OnDiverge(m.onDiverge)
 	return m
 }
 
@@ -223,7 +225,7 @@ func (m *Master) logGaps(ctx context.Context) {
 func (m *Master) Stats() MasterStats {
 	st := m.tail.State()
 	out := MasterStats{End: st.End, Oldest: st.Oldest, Segments: st.Segments,
-		Connections: m.accepted.Load(), Refused: m.refused.Load()}
+		Connections: m.accepted.Load(), Refused: m.refused.Load(), Diverged: st.Diverged}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for c := range m.conns {

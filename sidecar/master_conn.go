@@ -32,6 +32,8 @@ type masterConn struct {
 	framesSent atomic.Int64
 	lastAck    atomic.Int64 // unix nanoseconds
 	streaming  atomic.Bool
+	tainted    atomic.Bool // cut by a divergence: its position vouches for nothing
+	proved     bool        // the hello's digest proved the slave holds what it reported
 	since      time.Time
 	hello      *haproto.Hello
 
@@ -90,7 +92,9 @@ func (c *masterConn) stream(ctx context.Context, first, start int64) {
 	tr := c.m.tracker
 	tr.AddSlave(c.id, c.conn.RemoteAddr().String())
 	tr.Sent(c.id, start)
-	if first > 0 {
+	if first > 0 && c.proved {
+		// Only a hello's digest proves the slave holds what it reported; a
+		// classic slave's first report is a request, not an acknowledgement.
 		tr.Ack(c.id, first)
 	}
 	c.log.Info("streaming to slave", zap.Int64("reported_offset", first), zap.Int64("start_offset", start))
@@ -106,15 +110,14 @@ func (c *masterConn) stream(ctx context.Context, first, start int64) {
 	c.conn.Close() // unblocks the reader
 	wg.Wait()
 	tr.RemoveSlave(c.id)
-	c.m.known.add(c.sent.Load())
-	c.m.known.add(c.acked.Load())
+	c.m.connEnded(c)
 	c.logEnd(ctx, sendErr, readErr)
 }
 
 func (c *masterConn) logEnd(ctx context.Context, sendErr, readErr error) {
 	fields := []zap.Field{zap.Int64("sent_offset", c.sent.Load()), zap.Int64("acked_offset", c.acked.Load())}
 	switch {
-	case errors.Is(readErr, ErrLie), errors.Is(sendErr, ErrNeedsReseed):
+	case errors.Is(readErr, ErrLie), errors.Is(sendErr, ErrNeedsReseed), errors.Is(sendErr, ErrDiverged), c.tainted.Load():
 		c.log.Error("slave connection closed", append(fields, zap.NamedError("send_error", sendErr), zap.NamedError("read_error", readErr))...)
 	case ctx.Err() != nil && sendErr == nil:
 		c.log.Info("slave connection closed on shutdown", fields...)

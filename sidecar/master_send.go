@@ -64,6 +64,9 @@ func (c *masterConn) sendAvailable(pos int64) (int64, error) {
 			if errors.Is(err, tailer.ErrGone) {
 				return 0, fmt.Errorf("offset %d is no longer on the master (retention deleted it); reseed the slave: %w", pos+total, ErrNeedsReseed)
 			}
+			if errors.Is(err, tailer.ErrBeyondEnd) {
+				return 0, fmt.Errorf("master data below offset %d, already sent to this slave, was rewritten: %w", pos+total, ErrDiverged)
+			}
 			return 0, fmt.Errorf("read master data at %d: %w", pos+total, err)
 		}
 		if len(ch.Data) == 0 {
@@ -140,6 +143,9 @@ func (c *masterConn) ack(off int64) error {
 	}
 	if sent := c.sent.Load(); off > sent {
 		return fmt.Errorf("slave acknowledged %d but was sent only up to %d: %w", off, sent, ErrLie)
+	}
+	if c.tainted.Load() {
+		return nil // it holds rewritten bytes: its acknowledgements prove nothing now
 	}
 	c.lastAck.Store(time.Now().UnixNano())
 	if off > c.acked.Load() {

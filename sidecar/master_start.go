@@ -61,8 +61,15 @@ func (c *masterConn) initialPosition(ctx context.Context) (int64, error) {
 // a sidecar's tail digest must match the master's bytes; a classic slave's
 // offset must be a record boundary or a position an earlier connection reached.
 func (c *masterConn) vouch(off int64) error {
+	if err := c.checkDiverged(off); err != nil {
+		return err
+	}
 	if h := c.hello; h != nil {
-		return c.checkTail(h.TailStart, off, h.TailCRC)
+		if err := c.checkTail(h.TailStart, off, h.TailCRC); err != nil {
+			return err
+		}
+		c.proved = true
+		return nil
 	}
 	if c.m.known.has(off) {
 		return nil

@@ -1,6 +1,10 @@
 package sidecar
 
-import "time"
+import (
+	"time"
+
+	"github.com/hasidecar/hasidecar/tailer"
+)
 
 // SlaveConnStats is the master's view of one slave connection.
 type SlaveConnStats struct {
@@ -22,6 +26,9 @@ type MasterStats struct {
 	Slaves      []SlaveConnStats
 	Connections int64 // slave connections accepted since start
 	Refused     int64 // connections refused (cap, allow-list, bad first report, ...)
+	// Diverged is the last divergence of the master's data (published bytes
+	// rewritten on disk); Active while serving stops at Diverged.At.
+	Diverged tailer.Divergence
 }
 
 // SlaveState names what a slave is doing.

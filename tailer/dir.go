@@ -139,19 +139,34 @@ func (t *Tailer) dropSegment(s *segment) {
 // remap maps min(file size, SegmentSize) bytes of the segment's file and
 // swaps the mapping in; the old one is released (Chunks may still hold it).
 func (t *Tailer) remap(s *segment) error {
+	m, fi, err := t.mapSegment(s)
+	if err != nil {
+		return err
+	}
+	t.install(s, m, fi)
+	return nil
+}
+
+// mapSegment maps min(file size, SegmentSize) bytes of the segment's file.
+func (t *Tailer) mapSegment(s *segment) (*mapping, os.FileInfo, error) {
 	f, err := os.Open(s.path)
 	if err != nil {
-		return fmt.Errorf("open segment %s: %w", s.path, err)
+		return nil, nil, fmt.Errorf("open segment %s: %w", s.path, err)
 	}
 	defer f.Close() // the mapping outlives the descriptor
 	fi, err := f.Stat()
 	if err != nil {
-		return fmt.Errorf("stat segment %s: %w", s.path, err)
+		return nil, nil, fmt.Errorf("stat segment %s: %w", s.path, err)
 	}
 	m, err := mapFile(t.log, f, min(fi.Size(), t.info.SegmentSize))
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
+	return m, fi, nil
+}
+
+// install swaps m in as the segment's mapping and releases the old one.
+func (t *Tailer) install(s *segment, m *mapping, fi os.FileInfo) {
 	t.mu.Lock()
 	old := s.m
 	s.m, s.fi = m, fi
@@ -170,7 +185,6 @@ func (t *Tailer) remap(s *segment) error {
 	if old != nil {
 		old.release()
 	}
-	return nil
 }
 
 // refresh notices a segment file that grew (remap), shrank or was replaced
@@ -199,47 +213,62 @@ func (t *Tailer) refresh(s *segment) bool {
 	return true
 }
 
-// replaced remaps a segment whose file changed under the tailer, checks the
-// bytes already published against the new file and restarts its scan.
+// replaced remaps a segment whose file changed under the tailer. Before the
+// new file is served it is compared with what was published: bytes that
+// differ move End back to the first of them (a divergence), so no reader is
+// ever handed new bytes above old ones it may already have sent.
 func (t *Tailer) replaced(s *segment, why string, sameFile bool) bool {
 	published := min(max(t.state.End-s.start, 0), t.info.SegmentSize)
 	t.forgetHints(s.start)
-	t.log.Error(why, zap.String("segment", s.name), zap.Int64("offset", s.start),
+	t.log.Warn(why, zap.String("segment", s.name), zap.Int64("offset", s.start),
 		zap.Int64("published_bytes", published))
-	old := s.m
-	if old != nil {
-		old.acquire() // keep the old bytes for the comparison below
-		defer old.release()
-	}
-	if err := t.remap(s); err != nil {
+	m, fi, err := t.mapSegment(s)
+	if err != nil {
 		if t.loop.limit.allow("map " + s.name) {
 			t.log.Warn("remap changed segment", zap.String("segment", s.name), zap.Error(err))
 		}
 		return false
 	}
+	if at := t.firstChanged(s, m, published, sameFile); at < published {
+		t.diverge(s.start+at, why+"; its bytes differ from those published")
+	}
+	t.install(s, m, fi)
 	if t.loop.cur.start == s.start {
 		t.loop.cur = cursor{start: s.start, stable: s.start}
-	}
-	// A shrunk file shares pages with the old mapping: touching the old
-	// mapping past the new size would fault, and comparing it is pointless.
-	if old != nil && !sameFile {
-		t.compareOld(s, old, published)
 	}
 	return true
 }
 
-// compareOld logs loudly when the bytes already published differ in the
-// new file: the safe end never moves back, so that is divergence.
-func (t *Tailer) compareOld(s *segment, old *mapping, published int64) {
-	n := min(published, old.size(), s.m.size())
-	switch {
-	case n < published:
-		t.log.Error("DIVERGENCE: the replaced segment is shorter than the data already published",
-			zap.String("segment", s.name), zap.Int64("offset", s.start+n), zap.Int64("end", s.start+published))
-	case !bytes.Equal(old.data[:n], s.m.data[:n]):
-		t.log.Error("DIVERGENCE: the replaced segment differs below the published end",
-			zap.String("segment", s.name), zap.Int64("end", s.start+published))
+// firstChanged returns the first byte (relative to the segment) of the
+// published range [0, published) that differs in the new mapping m, or
+// published when none does. A file replaced by another is compared byte by
+// byte with the old mapping; a file shrunk in place shares its pages with
+// the old mapping (which would fault past the new size), so it is compared
+// with the digest of what was published, or, untracked, is suspect whole.
+func (t *Tailer) firstChanged(s *segment, m *mapping, published int64, sameFile bool) int64 {
+	if published == 0 {
+		return 0
 	}
+	n := min(published, m.size())
+	if sameFile || s.m == nil {
+		if t.loop.dig.start != s.start {
+			return 0
+		}
+		return min(t.loop.dig.firstDiff(m.data), n)
+	}
+	old := s.m.data[:min(published, s.m.size())]
+	i := int64(0)
+	for i < n && i < int64(len(old)) {
+		lo, hi := i, min(i+digestBlock, n, int64(len(old)))
+		if !bytes.Equal(old[lo:hi], m.data[lo:hi]) {
+			for old[i] == m.data[i] {
+				i++
+			}
+			return i
+		}
+		i = hi
+	}
+	return min(n, int64(len(old)))
 }
 
 // publishRun recomputes Oldest, LiveStart and Segments from the mapped
@@ -264,6 +293,7 @@ func (t *Tailer) publishRun() {
 	}
 	st.Oldest, st.LiveStart, st.Segments = oldest, newest, n
 	st.End = t.anchor(st)
+	st.Diverged = t.state.Diverged // anchor may have found a divergence
 	t.publish(st)
 }
 
@@ -279,9 +309,7 @@ func (t *Tailer) anchor(st State) int64 {
 			zap.Int64("end", st.End), zap.Int64("offset", st.Oldest))
 		return st.Oldest
 	case st.End > st.LiveStart+size:
-		t.log.Error("safe end moves BACKWARDS: the directory now ends below the published end (replaced or wiped?)",
-			zap.Int64("end", st.End), zap.Int64("offset", st.Oldest))
-		t.forgetHints(st.Oldest)
+		t.diverge(st.Oldest, "the directory now ends below the published end (replaced or wiped?)")
 		return st.Oldest
 	}
 	return st.End

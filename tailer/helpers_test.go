@@ -24,7 +24,12 @@ func startTailer(t testing.TB, dir string, l plugins.Layout, opts Options) *Tail
 
 func startTailerLog(t testing.TB, log *zap.Logger, dir string, l plugins.Layout, opts Options) *Tailer {
 	t.Helper()
-	tl := New(log, dir, l, opts)
+	return runTailer(t, New(log, dir, l, opts))
+}
+
+// runTailer runs tl until the test ends and checks that Run returned nil.
+func runTailer(t testing.TB, tl *Tailer) *Tailer {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- tl.Run(ctx) }()

@@ -200,6 +200,14 @@ func (w *mmapWriter) Append(payload []byte) int64 {
 	return w.pos
 }
 
+// Rewind moves the write position back to pos in the current segment, as a
+// writer that restarted and lost its last records would.
+func (w *mmapWriter) Rewind(pos int64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.pos = pos
+}
+
 // End returns the writer's current end.
 func (w *mmapWriter) End() int64 {
 	w.mu.Lock()

@@ -24,6 +24,10 @@ type loopState struct {
 	warned     map[string]bool   // names already warned about (misaligned, duplicate)
 	cur        cursor
 	limit      limiter
+	dig        digest    // what was published of the live segment, to locate a rewrite
+	checks     limiter   // bounds how often the published bytes are re-hashed
+	stuckSince time.Time // when bytes after End that do not validate were first seen
+	suspect    bool      // a published record changed: check the digest
 }
 
 // cursor is the scan position inside the segment that holds End.
@@ -65,6 +69,8 @@ func (t *Tailer) Run(ctx context.Context) error {
 		short:      make(map[int64]bool),
 		warned:     make(map[string]bool),
 		limit:      limiter{every: 10 * time.Second, last: make(map[string]time.Time)},
+		checks:     limiter{every: time.Second, last: make(map[string]time.Time)},
+		dig:        digest{start: -1},
 	}
 	w, err := fsnotify.NewWatcher()
 	if err != nil {

@@ -66,17 +66,96 @@ func (t *Tailer) scanSegment(s *segment, now time.Time) (active, full bool, due 
 	if end-s.start > s.m.size() && (!t.refresh(s) || end-s.start > s.m.size()) {
 		return true, false, 0 // the file grew past our mapping; map it next poll
 	}
-	st := t.state
-	if sc.End < st.End && st.End <= s.start+t.info.SegmentSize && t.loop.limit.allow("shrunk "+s.name) {
-		t.log.Error("DIVERGENCE: valid data now ends below the published safe end; keeping the end",
-			zap.String("segment", s.name), zap.Int64("offset", sc.End), zap.Int64("end", st.End))
+	if t.rewritten(s, sc, changed, now) {
+		return true, false, 0
 	}
+	st := t.state
 	if end > st.End {
+		t.trackDigest(s, end) // before publishing: no reader has these bytes yet
 		st.End = end
 		t.publish(st)
 		changed = true
 	}
-	return changed, st.End == s.start+t.info.SegmentSize, due
+	if st.Diverged.Active && (st.End > st.Diverged.At || (sc.End == st.End && sc.Stable == sc.End)) {
+		t.converge()
+	}
+	return changed, t.state.End == s.start+t.info.SegmentSize, due
+}
+
+// rewritten looks for published bytes of s that changed on disk, when a scan
+// gives a reason to suspect it: valid data now ends below End, a settled
+// record changed, or bytes after End have not validated for stuckAfter. It
+// reports whether it moved End back (a divergence).
+func (t *Tailer) rewritten(s *segment, sc plugins.Scan, changed bool, now time.Time) bool {
+	st := t.state
+	inSeg := st.End > s.start && st.End <= s.start+t.info.SegmentSize
+	switch {
+	case !inSeg:
+		return false
+	case sc.End < st.End && st.Diverged.Active:
+		// Already diverged: the writer's valid data ends lower still.
+		t.diverge(sc.End, "the writer's valid data now ends below the divergence point")
+		return true
+	case sc.End < st.End || t.loop.suspect || t.lastBlockChanged(s):
+		t.loop.suspect = false
+		if t.loop.checks.allow("rewrite "+s.name) && t.checkRewrite(s, "published bytes were rewritten in place") {
+			return true
+		}
+		if sc.End < st.End && t.loop.limit.allow("shrunk "+s.name) {
+			t.log.Error("valid data now ends below the published end, though the published bytes are unchanged",
+				zap.String("segment", s.name), zap.Int64("offset", sc.End), zap.Int64("end", st.End))
+		}
+		return false
+	}
+	return t.stuck(s, sc, changed, now)
+}
+
+// lastBlockChanged re-hashes, at most once a second, the last published
+// block of s: a writer that restarted below End and wrote through it with
+// records that happen to align with End is found there.
+func (t *Tailer) lastBlockChanged(s *segment) bool {
+	d := &t.loop.dig
+	return d.start == s.start && s.m != nil && t.loop.checks.allow("last block "+s.name) && d.lastChanged(s.m.data)
+}
+
+// stuckAfter is how long bytes after End may fail to validate before the
+// published bytes are checked for a rewrite and the tail reported stalled.
+const stuckAfter = time.Second
+
+// stuck notices a tail that cannot advance though bytes follow End (a
+// writer that restarted below End and rewrites from there, or a record the
+// layout cannot validate): it checks for a rewrite, else logs the stall.
+func (t *Tailer) stuck(s *segment, sc plugins.Scan, changed bool, now time.Time) bool {
+	st := t.state
+	rel := st.End - s.start
+	if changed || sc.End != st.End || rel >= s.m.size() || allZero(s.m.data[rel:min(rel+8, s.m.size())]) {
+		t.loop.stuckSince = time.Time{}
+		return false
+	}
+	if t.loop.stuckSince.IsZero() {
+		t.loop.stuckSince = now
+		return false
+	}
+	if now.Sub(t.loop.stuckSince) < stuckAfter || !t.loop.checks.allow("stuck "+s.name) {
+		return false
+	}
+	if t.checkRewrite(s, "bytes after the published end do not validate and published bytes changed") {
+		return true
+	}
+	if t.loop.limit.allow("stalled " + s.name) {
+		t.log.Error("tail stalled: bytes after the published end do not validate as records",
+			zap.String("segment", s.name), zap.Int64("offset", st.End), zap.Duration("for", now.Sub(t.loop.stuckSince)))
+	}
+	return false
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // checkScan rejects a Scan result outside the contract, so a buggy layout
@@ -115,9 +194,12 @@ func (t *Tailer) decideEnd(s *segment, sc plugins.Scan, now time.Time) (end int6
 		}
 		return sc.End, false, 0
 	}
-	if p.lo == sc.Stable && p.hi != 0 && p.hi <= t.state.End && t.loop.limit.allow("rewritten "+s.name) {
-		t.log.Error("DIVERGENCE: a published record changed after it settled; raise Settle or send hints",
-			zap.String("segment", s.name), zap.Int64("offset", p.lo), zap.Int64("end", t.state.End))
+	if p.lo == sc.Stable && p.hi != 0 && p.hi <= t.state.End {
+		t.loop.suspect = true // a published record changed: rewritten checks the digest
+		if t.loop.limit.allow("rewritten " + s.name) {
+			t.log.Error("a published record changed after it settled; raise Settle or send hints",
+				zap.String("segment", s.name), zap.Int64("offset", p.lo), zap.Int64("end", t.state.End))
+		}
 	}
 	cur.pend = pending{lo: sc.Stable, hi: sc.End, sum: sum, since: now}
 	return end, true, t.opts.Settle

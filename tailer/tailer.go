@@ -59,6 +59,9 @@ type State struct {
 	Segments int
 	// DirExists is false until the directory exists (and while it is gone).
 	DirExists bool
+	// Diverged is the last divergence found: published bytes that changed
+	// on disk. While Diverged.Active, End was moved back to Diverged.At.
+	Diverged Divergence
 }
 
 // Tailer publishes the safe end of a live segment directory and hands out
@@ -81,6 +84,7 @@ type Tailer struct {
 	state   State
 	changed chan struct{}
 	closed  bool
+	divHook func(Divergence) // called with mu held; see OnDiverge
 
 	loop loopState // owned by the Run goroutine only
 }
@@ -247,6 +251,11 @@ func (t *Tailer) IsBoundary(off int64) (bool, error) {
 func (t *Tailer) publish(st State) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.publishLocked(st)
+}
+
+// publishLocked is publish with mu held.
+func (t *Tailer) publishLocked(st State) {
 	if st == t.state || t.closed {
 		return
 	}

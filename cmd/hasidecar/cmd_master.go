@@ -159,7 +159,7 @@ func (c *masterCmd) serve(ctx context.Context, log *zap.Logger, lvl zap.AtomicLe
 
 // services lists the goroutines of a running master.
 func (c *masterCmd) services(log *zap.Logger, lvl zap.AtomicLevel, fs *flag.FlagSet, p masterParts, ln net.Listener) ([]func(context.Context) error, error) {
-	var healthy func() error // the master has no unhealthy state of its own yet
+	healthy := p.m.Healthy // /healthz fails while the master's data diverged
 	fns := []func(context.Context) error{p.tail.Run, func(ctx context.Context) error { return p.m.Serve(ctx, ln) }}
 	if c.ackSocket != "" {
 		srv := ack.NewServer(log.Named("ack_socket"), ack.ServerOptions{Path: c.ackSocket, Mode: c.sockMode,
@@ -175,7 +175,9 @@ func (c *masterCmd) services(log *zap.Logger, lvl zap.AtomicLevel, fs *flag.Flag
 		fns = append(fns, mrun, coll.Run)
 	}
 	rl := &reloader{log: log.Named("reload"), fs: fs, names: masterReloadable, apply: c.applyReload(lvl, p)}
-	return append(fns, notifyLifecycle(log.Named("systemd"), healthy), rl.run), nil
+	// The watchdog does not follow Healthy: a restart would forget the
+	// divergence the master must keep refusing slaves for.
+	return append(fns, notifyLifecycle(log.Named("systemd"), nil), rl.run), nil
 }
 
 // applyReload applies one reloadable flag's new value.

@@ -18,6 +18,8 @@ var (
 	descConnected   = newDesc("master_connected_slaves", "Open slave connections.")
 	descConnections = newDesc("master_slave_connections_total", "Slave connections accepted since start.")
 	descRefused     = newDesc("master_refused_connections_total", "Connections refused since start (connection cap, allow-list, bad first report).")
+	descDiverged    = newDesc("master_diverged", "1 while published master data was rewritten on disk and serving stops at the divergence point, else 0.")
+	descDivergences = newDesc("master_divergences_total", "Divergences found since start: published bytes that changed on disk.")
 	descSent        = newDesc("slave_sent_offset", "End of the bytes the master sent to the slave (absolute byte offset).", "slave")
 	descAcked       = newDesc("slave_acked_offset", "Offset the slave last acknowledged (absolute byte offset).", "slave")
 	descLagBytes    = newDesc("slave_lag_bytes", "Master end offset minus the slave's acknowledged offset.", "slave")
@@ -92,7 +94,7 @@ func (c *MasterCollector) Run(ctx context.Context) error {
 func (c *MasterCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descEnd, descOldest, descSegments, descConnected,
 		descConnections, descRefused, descSent, descAcked, descLagBytes, descLagSeconds,
-		descSentBytes, descSentFrames} {
+		descSentBytes, descSentFrames, descDiverged, descDivergences} {
 		ch <- d
 	}
 }
@@ -111,6 +113,8 @@ func (c *MasterCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(ch, descConnected, float64(len(st.Slaves)))
 	counter(ch, descConnections, float64(st.Connections))
 	counter(ch, descRefused, float64(st.Refused))
+	gauge(ch, descDiverged, boolValue(st.Diverged.Active))
+	counter(ch, descDivergences, float64(st.Diverged.Count))
 	for host, s := range bestPerHost(st.Slaves) {
 		gauge(ch, descSent, float64(s.Sent), host)
 		gauge(ch, descAcked, float64(s.Acked), host)
@@ -186,4 +190,11 @@ func gauge(ch chan<- prometheus.Metric, d *prometheus.Desc, v float64, labels ..
 
 func counter(ch chan<- prometheus.Metric, d *prometheus.Desc, v float64, labels ...string) {
 	ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, labels...)
+}
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
