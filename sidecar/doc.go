@@ -5,6 +5,20 @@
 //
 // Contracts kept here, on top of the wire format in package haproto:
 //
+//   - The first report is read as RocketMQ's master reads it: the last complete
+//     report of the first read is the request (a fork's slave sends 0 and its
+//     real offset back to back), and a first report of 0 waits ZeroGrace for
+//     one that supersedes it. A partial report after it is kept for the
+//     acknowledgement reader.
+//   - Slots are claimed after the first 8 bytes say what a connection is:
+//     replication slots (MaxSlaves) and metadata slots (MaxMetaConns) are
+//     counted apart, so metadata connections never lock slaves out; at most
+//     MaxPending connections may be still to send those bytes. A sidecar
+//     slave over the cap gets a retryable hello reply naming the cause
+//     ("too many slaves connected (N of N)") and logs it; a classic one is
+//     closed, the reason in the master's log.
+//   - The slave's reconnect back-off starts over after a session that moved
+//     its end.
 //   - The master sends nothing until it has the slave's first report. A report
 //     of 0 starts at the oldest segment (InitialFull, the slave ends up with a
 //     complete directory) or at the start of the live segment (InitialLastSegment,

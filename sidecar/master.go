@@ -44,8 +44,19 @@ type MasterConfig struct {
 	Housekeeping time.Duration // a connection silent this long is closed; default 20s
 	Initial      InitialRule
 	ReportGrace  time.Duration // wait this long for the end to reach a slave's report; default 3s
-	MaxSlaves    int           // 0: unlimited
-	GapLog       time.Duration // log each slave's gap this often while slaves are connected; default 60s
+	// ZeroGrace is how long a classic slave whose first report is 0 may take
+	// to send another one that supersedes it (a fork sends 0 and then its
+	// real offset, which may land in a second TCP segment); default 20ms.
+	ZeroGrace time.Duration
+	MaxSlaves int // replication connections; 0: unlimited
+	// MaxMetaConns caps metadata connections, counted apart from
+	// replication so that they never lock slaves out; 0: unlimited.
+	MaxMetaConns int
+	// MaxPending caps connections that have not yet sent the 8 bytes that
+	// say what they are (a 4.x slave sends them ~5 s after connecting);
+	// default the larger of 64 and MaxSlaves+MaxMetaConns.
+	MaxPending int
+	GapLog     time.Duration // log each slave's gap this often while slaves are connected; default 60s
 	// Meta, if set, serves connections that open with the metadata magic
 	// (package meta) on the same port, so they share its TLS and allow-list.
 	Meta MetaServer
@@ -73,6 +84,12 @@ func (c *MasterConfig) defaults() {
 	if c.GapLog <= 0 {
 		c.GapLog = time.Minute
 	}
+	if c.ZeroGrace <= 0 {
+		c.ZeroGrace = 20 * time.Millisecond
+	}
+	if c.MaxPending <= 0 {
+		c.MaxPending = max(64, c.MaxSlaves+c.MaxMetaConns)
+	}
 }
 
 // Master serves slaves from a tailed directory. It owns the goroutine that
@@ -87,6 +104,7 @@ type Master struct {
 	mu     sync.Mutex
 	nextID int
 	conns  map[*masterConn]struct{}
+	counts [numKinds]int       // connections in m.conns by kind
 	known  *knownEnds          // positions earlier connections reached
 	divs   []tailer.Divergence // past divergences, oldest first; bounded
 
@@ -147,7 +165,7 @@ func (m *Master) Serve(ctx context.Context, ln net.Listener) error {
 			}
 			return fmt.Errorf("accept on %s: %w", ln.Addr(), err)
 		}
-		mc, ok := m.admit(conn)
+		mc, ok := m.register(conn)
 		if !ok {
 			continue
 		}
@@ -158,30 +176,79 @@ func (m *Master) Serve(ctx context.Context, ln net.Listener) error {
 	}
 }
 
-// admit registers a connection, or refuses it over the slave cap.
-func (m *Master) admit(conn net.Conn) (*masterConn, bool) {
+// register tracks a new connection as pending, or refuses it when too
+// many connections have not said yet what they are. Slots are claimed once
+// they have (claim): a metadata poller must not hold a slave's slot.
+func (m *Master) register(conn net.Conn) (*masterConn, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.cfg.MaxSlaves > 0 && len(m.conns) >= m.cfg.MaxSlaves {
+	if n := m.counts[kindPending]; n >= m.cfg.MaxPending {
 		m.refused.Add(1)
-		m.log.Warn("refusing slave connection: too many slaves",
-			zap.String("remote_addr", conn.RemoteAddr().String()), zap.Int("max_slaves", m.cfg.MaxSlaves))
+		m.log.Warn("refusing connection: too many connections have not sent their first bytes yet",
+			zap.String("remote_addr", conn.RemoteAddr().String()), zap.Int("pending", n), zap.Int("max_pending", m.cfg.MaxPending))
 		conn.Close()
 		return nil, false
 	}
 	m.nextID++
-	m.accepted.Add(1)
 	id := fmt.Sprintf("%s#%d", conn.RemoteAddr(), m.nextID)
-	mc := &masterConn{m: m, conn: conn, id: id, since: time.Now(),
-		log: m.log.With(zap.String("slave", id))}
+	mc := newMasterConn(m, conn, id)
 	m.conns[mc] = struct{}{}
+	m.counts[kindPending]++
 	return mc, true
+}
+
+// claim moves a pending connection to the slots of kind, under that
+// kind's cap.
+func (m *Master) claim(mc *masterConn, kind connKind) error {
+	limit := m.cfg.MaxSlaves
+	if kind == kindMeta {
+		limit = m.cfg.MaxMetaConns
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if n := m.counts[kind]; limit > 0 && n >= limit {
+		m.refused.Add(1)
+		return &capError{kind: kind, n: n, max: limit}
+	}
+	m.counts[mc.kind]--
+	m.counts[kind]++
+	mc.kind = kind
+	if kind == kindReplication {
+		m.accepted.Add(1)
+	}
+	return nil
 }
 
 func (m *Master) drop(mc *masterConn) {
 	m.mu.Lock()
 	delete(m.conns, mc)
+	m.counts[mc.kind]--
 	m.mu.Unlock()
+}
+
+// connKind is what a connection turned out to be after its first 8 bytes.
+type connKind int
+
+const (
+	kindPending connKind = iota
+	kindReplication
+	kindMeta
+	numKinds
+)
+
+// capError is a connection refused because its kind's slots are full. Its
+// text is what a refused sidecar slave is told.
+type capError struct {
+	kind   connKind
+	n, max int
+}
+
+func (e *capError) Error() string {
+	what := "slaves"
+	if e.kind == kindMeta {
+		what = "metadata connections"
+	}
+	return fmt.Sprintf("too many %s connected (%d of %d)", what, e.n, e.max)
 }
 
 // followEnd keeps the tracker's view of the master's end current.

@@ -1,12 +1,14 @@
 package sidecar
 
 import (
+	"bufio"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,9 +24,12 @@ import (
 // sender, which runs on serve's goroutine.
 type masterConn struct {
 	m    *Master
-	conn net.Conn
+	conn net.Conn      // reads go through br
+	br   *bufio.Reader // what the first read took past the first 8 bytes stays here
 	id   string
 	log  *zap.Logger
+	kind connKind             // guarded by m.mu
+	rr   haproto.ReportReader // reports after the first; the ack reader continues it
 
 	sent       atomic.Int64 // end of the bytes handed to the socket
 	acked      atomic.Int64
@@ -43,6 +48,26 @@ type masterConn struct {
 	bufs   net.Buffers
 }
 
+// readBuf is the size of a connection's read buffer: the first read may
+// hold several reports, or a hello, or a metadata request.
+const readBuf = 4096
+
+func newMasterConn(m *Master, conn net.Conn, id string) *masterConn {
+	br := bufio.NewReaderSize(conn, readBuf)
+	return &masterConn{m: m, conn: &bufferedConn{Conn: conn, r: br}, br: br, id: id, since: time.Now(),
+		log: m.log.With(zap.String("slave", id))}
+}
+
+// bufferedConn is a connection whose reads go through a bufio.Reader, so
+// that whoever reads after the first 8 bytes (hello, metadata server, ack
+// reader) gets what the first read took past them.
+type bufferedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (b *bufferedConn) Read(p []byte) (int, error) { return b.r.Read(p) }
+
 func (c *masterConn) stats() SlaveConnStats {
 	return SlaveConnStats{ID: c.id, Addr: c.conn.RemoteAddr().String(), Sent: c.sent.Load(), Acked: c.acked.Load(),
 		BytesSent: c.bytesSent.Load(), FramesSent: c.framesSent.Load(), ConnectedAt: c.since,
@@ -51,11 +76,9 @@ func (c *masterConn) stats() SlaveConnStats {
 
 func (c *masterConn) serve(ctx context.Context) {
 	defer c.conn.Close()
-	c.log.Info("slave connected")
-	first, err := c.handshake(ctx)
+	first, err := c.handshake()
 	if errors.Is(err, errMetaConn) {
-		c.log.Debug("metadata connection")
-		c.m.cfg.Meta.ServeConn(ctx, c.conn)
+		c.serveMeta(ctx)
 		return
 	}
 	if err != nil {
@@ -67,6 +90,11 @@ func (c *masterConn) serve(ctx context.Context) {
 		}
 		return
 	}
+	if err := c.m.claim(c, kindReplication); err != nil {
+		c.refuseFull(err)
+		return
+	}
+	c.log.Info("slave connected", zap.Bool("sidecar", c.hello != nil))
 	start, err := c.startPosition(ctx, first)
 	if err != nil {
 		c.m.refused.Add(1)
@@ -81,8 +109,31 @@ func (c *masterConn) serve(ctx context.Context) {
 	c.stream(ctx, first, start)
 }
 
+// refuseFull turns a slave away because the replication slots are full,
+// telling a sidecar why (a retryable refusal) before the connection closes.
+func (c *masterConn) refuseFull(err error) {
+	c.log.Warn("refusing slave: connection cap reached", zap.Error(err),
+		zap.Int("max_slaves", c.m.cfg.MaxSlaves), zap.Bool("sidecar", c.hello != nil))
+	if rerr := c.replyHello(err); rerr != nil {
+		c.log.Debug("send refusal to slave", zap.Error(rerr))
+	}
+}
+
+// serveMeta hands a metadata connection to the metadata server, within
+// the metadata connections' own cap.
+func (c *masterConn) serveMeta(ctx context.Context) {
+	if err := c.m.claim(c, kindMeta); err != nil {
+		c.log.Warn("refusing metadata connection: connection cap reached", zap.Error(err),
+			zap.Int("max_meta_conns", c.m.cfg.MaxMetaConns))
+		return
+	}
+	c.log.Debug("metadata connection")
+	c.m.cfg.Meta.ServeConn(ctx, c.conn)
+}
+
 // stream runs the ack reader and the sender until either fails or ctx ends.
 func (c *masterConn) stream(ctx context.Context, first, start int64) {
+	parent := ctx // the master's: only its end is a shutdown
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	c.sent.Store(start)
@@ -92,7 +143,7 @@ func (c *masterConn) stream(ctx context.Context, first, start int64) {
 	tr := c.m.tracker
 	tr.AddSlave(c.id, c.conn.RemoteAddr().String())
 	tr.Sent(c.id, start)
-	if first > 0 && c.proved {
+	if first > 0 && c.proved && first <= c.m.tail.State().End { // not above a divergence found since
 		// Only a hello's digest proves the slave holds what it reported; a
 		// classic slave's first report is a request, not an acknowledgement.
 		tr.Ack(c.id, first)
@@ -111,38 +162,97 @@ func (c *masterConn) stream(ctx context.Context, first, start int64) {
 	wg.Wait()
 	tr.RemoveSlave(c.id)
 	c.m.connEnded(c)
-	c.logEnd(ctx, sendErr, readErr)
+	c.logEnd(parent, sendErr, readErr)
 }
 
-func (c *masterConn) logEnd(ctx context.Context, sendErr, readErr error) {
+// logEnd says why a streaming connection ended. parent is the master's
+// context: the stream's own is cancelled whichever side ended it.
+func (c *masterConn) logEnd(parent context.Context, sendErr, readErr error) {
 	fields := []zap.Field{zap.Int64("sent_offset", c.sent.Load()), zap.Int64("acked_offset", c.acked.Load())}
+	errs := []zap.Field{zap.NamedError("send_error", sendErr), zap.NamedError("read_error", readErr)}
 	switch {
 	case errors.Is(readErr, ErrLie), errors.Is(sendErr, ErrNeedsReseed), errors.Is(sendErr, ErrDiverged), c.tainted.Load():
-		c.log.Error("slave connection closed", append(fields, zap.NamedError("send_error", sendErr), zap.NamedError("read_error", readErr))...)
-	case ctx.Err() != nil && sendErr == nil:
+		c.log.Error("slave connection closed", append(fields, errs...)...)
+	case parent.Err() != nil:
 		c.log.Info("slave connection closed on shutdown", fields...)
+	case sendErr == nil && errors.Is(readErr, io.EOF):
+		c.log.Warn("slave closed the connection", fields...)
 	default:
-		c.log.Warn("slave connection closed", append(fields, zap.NamedError("send_error", sendErr), zap.NamedError("read_error", readErr))...)
+		c.log.Warn("slave connection closed", append(fields, errs...)...)
 	}
 }
 
 // handshake reads the first report, and the hello before it if the slave
 // is a sidecar. The master sends nothing until it has a report; a 4.x slave
 // sends its first one only after its heartbeat interval.
-func (c *masterConn) handshake(ctx context.Context) (int64, error) {
-	first, err := c.readReport()
+func (c *masterConn) handshake() (int64, error) {
+	first, err := c.readFirst()
 	if err != nil {
 		return 0, err
 	}
-	if meta.IsMetaMagic(first) && c.m.cfg.Meta != nil {
+	switch {
+	case first == haproto.HelloMagic:
+		return c.readHello()
+	case meta.IsMetaMagic(first) && c.m.cfg.Meta != nil:
 		return 0, errMetaConn
-	}
-	if first != haproto.HelloMagic {
-		if first < 0 {
-			return 0, fmt.Errorf("first report %d is negative: %w", first, haproto.ErrBadReport)
+	case first == 0:
+		if first, err = c.awaitSuccessor(); err != nil {
+			return 0, err
 		}
+	}
+	if first < 0 {
+		return 0, fmt.Errorf("first report %d is negative: %w", first, haproto.ErrBadReport)
+	}
+	return first, nil
+}
+
+// readFirst reads the first 8 bytes. Unless they open a hello or a
+// metadata connection they are a report and, as on RocketMQ's master, the
+// last complete report of that same read is the request: a fork's slave
+// sends 0 and its real offset back to back. A partial report after it stays
+// in c.rr for the ack reader.
+func (c *masterConn) readFirst() (int64, error) {
+	var b [haproto.ReportSize]byte
+	c.conn.SetReadDeadline(time.Now().Add(c.m.idleLimit()))
+	if _, err := io.ReadFull(c.br, b[:]); err != nil {
+		return 0, fmt.Errorf("read first report: %w", err)
+	}
+	first := int64(binary.BigEndian.Uint64(b[:]))
+	if first == haproto.HelloMagic || meta.IsMetaMagic(first) {
 		return first, nil
 	}
+	rest, _ := c.br.Peek(c.br.Buffered()) // cannot fail: these bytes are buffered
+	if last, ok := c.rr.Feed(rest); ok {
+		first = last
+	}
+	c.br.Discard(len(rest))
+	return first, nil
+}
+
+// awaitSuccessor gives a classic slave whose first report is 0 ZeroGrace to
+// send the report that supersedes it: the fork's two back-to-back writes
+// may arrive in two TCP segments. No successor leaves the request at 0.
+func (c *masterConn) awaitSuccessor() (int64, error) {
+	first := int64(0)
+	buf := make([]byte, readBuf)
+	c.conn.SetReadDeadline(time.Now().Add(c.m.cfg.ZeroGrace))
+	for first == 0 {
+		n, err := c.br.Read(buf)
+		if last, ok := c.rr.Feed(buf[:n]); ok {
+			first = last
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			break
+		}
+		if err != nil {
+			return 0, fmt.Errorf("read report after a first report of 0: %w", err)
+		}
+	}
+	return first, nil
+}
+
+// readHello reads the hello body after its magic and checks the layout.
+func (c *masterConn) readHello() (int64, error) {
 	h, err := haproto.ReadHelloBody(c.conn)
 	if err != nil {
 		return 0, fmt.Errorf("read hello: %w", err)
@@ -153,15 +263,6 @@ func (c *masterConn) handshake(ctx context.Context) (int64, error) {
 		return 0, err
 	}
 	return h.End, nil
-}
-
-func (c *masterConn) readReport() (int64, error) {
-	var b [haproto.ReportSize]byte
-	c.conn.SetReadDeadline(time.Now().Add(c.m.idleLimit()))
-	if _, err := io.ReadFull(c.conn, b[:]); err != nil {
-		return 0, fmt.Errorf("read first report: %w", err)
-	}
-	return int64(binary.BigEndian.Uint64(b[:])), nil
 }
 
 func (c *masterConn) checkLayout(h haproto.Hello) error {

@@ -114,15 +114,16 @@ func (c *masterConn) writeFrames(pos int64, chunks []tailer.Chunk) error {
 }
 
 // readAcks reads the slave's reports until the connection fails. A slave
-// silent for Housekeeping is dropped (its heartbeat reports count as activity).
+// silent for Housekeeping is dropped (its heartbeat reports count as
+// activity). It continues c.rr, which may hold a partial report from the
+// handshake's reads.
 func (c *masterConn) readAcks(ctx context.Context) error {
-	var rr haproto.ReportReader
-	buf := make([]byte, 4096)
+	buf := make([]byte, readBuf)
 	for {
 		c.conn.SetReadDeadline(time.Now().Add(c.m.idleLimit()))
 		n, err := c.conn.Read(buf)
 		if n > 0 {
-			if last, ok := rr.Feed(buf[:n]); ok {
+			if last, ok := c.rr.Feed(buf[:n]); ok {
 				if err := c.ack(last); err != nil {
 					return err
 				}

@@ -126,7 +126,10 @@ func NewSlave(log *zap.Logger, cfg SlaveConfig, layout plugins.Layout, app *appl
 }
 
 // Run connects, replicates and reconnects with capped back-off until ctx
-// ends (nil) or the master refuses this slave for good (ErrRefused).
+// ends (nil) or the master refuses this slave for good (ErrRefused). The
+// back-off starts over after a session that moved the slave's end: a link
+// that drops every few frames still makes progress, and waiting longer
+// each time would only slow it down.
 func (s *Slave) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait() // runs after cancel: defers are last in, first out
@@ -142,35 +145,62 @@ func (s *Slave) Run(ctx context.Context) error {
 		if !refused { // a refused slave stays refused until a hello succeeds
 			s.setState(SlaveConnecting, "")
 		}
-		start := time.Now()
+		start, from := time.Now(), s.End()
 		err := s.session(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
 		if refused = errors.Is(err, ErrRefused); refused {
-			s.setState(refusalState(err), err.Error())
-			if s.cfg.StopOnRefusal {
-				s.log.Error("master refused this slave; stopping", zap.Error(err))
+			if err := s.onRefusal(ctx, err); err != nil {
 				return err
 			}
-			s.log.Error("master refused this slave; retrying later", zap.Error(err), zap.Duration("backoff", s.cfg.MaxBackoff))
-			sleepCtx(ctx, s.cfg.MaxBackoff)
 			continue
 		}
-		if err != nil {
-			s.stateMu.Lock()
-			s.lastErr = err.Error()
-			s.stateMu.Unlock()
-		}
-		if time.Since(start) > s.cfg.MaxBackoff {
-			bo.reset() // the session worked for a while
+		s.noteErr(err)
+		progressed := s.End() > from
+		if progressed || time.Since(start) > s.cfg.MaxBackoff {
+			bo.reset() // the session moved the slave on, or worked for a while
 		}
 		d := bo.next()
-		s.log.Warn("replication connection lost; reconnecting", zap.Error(err),
-			zap.Int64("end_offset", s.End()), zap.Duration("backoff", d))
+		s.logRetry(err, d, progressed)
 		sleepCtx(ctx, d)
 	}
 	return nil
+}
+
+// onRefusal handles a refusal for good: it returns err when the slave
+// stops on one, else waits MaxBackoff in the refused state.
+func (s *Slave) onRefusal(ctx context.Context, err error) error {
+	s.setState(refusalState(err), err.Error())
+	if s.cfg.StopOnRefusal {
+		s.log.Error("master refused this slave; stopping", append(refusalFields(err), zap.Error(err))...)
+		return err
+	}
+	s.log.Error("master refused this slave; retrying later",
+		append(refusalFields(err), zap.Error(err), zap.Duration("backoff", s.cfg.MaxBackoff))...)
+	sleepCtx(ctx, s.cfg.MaxBackoff)
+	return nil
+}
+
+func (s *Slave) noteErr(err error) {
+	if err == nil {
+		return
+	}
+	s.stateMu.Lock()
+	s.lastErr = err.Error()
+	s.stateMu.Unlock()
+}
+
+// logRetry says why the slave reconnects and after which back-off; a
+// master that turned it away gives its reason.
+func (s *Slave) logRetry(err error, d time.Duration, progressed bool) {
+	fields := []zap.Field{zap.Error(err), zap.Int64("end_offset", s.End()),
+		zap.Duration("backoff", d), zap.Bool("progressed", progressed)}
+	if errors.Is(err, errTurnedAway) {
+		s.log.Warn("master turned this slave away; retrying", append(fields, refusalFields(err)...)...)
+		return
+	}
+	s.log.Warn("replication connection lost; reconnecting", fields...)
 }
 
 // refusalState is the state a refusal leaves the slave in.

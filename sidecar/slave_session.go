@@ -89,7 +89,7 @@ func (s *Slave) hello(conn net.Conn) error {
 	}
 	switch {
 	case rep.Error != "" && rep.Retry:
-		return fmt.Errorf("master %s: %s", s.cfg.Master, rep.Error)
+		return s.refusal(rep, errTurnedAway)
 	case rep.Code == haproto.CodeReseed:
 		return s.refusal(rep, ErrNeedsReseed)
 	case rep.Code == haproto.CodeDiverged:
@@ -101,18 +101,39 @@ func (s *Slave) hello(conn net.Conn) error {
 }
 
 // refusalError is the master's refusal as the slave reports it: the
-// master's own words (which already name the cause) matching ErrRefused and
-// the cause's sentinel for errors.Is.
+// master's own words (which already name the cause) matching the cause's
+// sentinel for errors.Is, and ErrRefused unless the master said retrying
+// may help.
 type refusalError struct {
-	msg   string
-	kinds []error
+	msg    string
+	reason string // the master's words alone, for the log
+	code   string
+	kinds  []error
 }
 
 func (e *refusalError) Error() string   { return e.msg }
 func (e *refusalError) Unwrap() []error { return e.kinds }
 
+// errTurnedAway marks a refusal the master says may pass (its slots are
+// full, it is still starting): the slave retries with its usual back-off.
+var errTurnedAway = errors.New("master turned this slave away for now")
+
 func (s *Slave) refusal(rep haproto.HelloReply, kind error) error {
-	return &refusalError{msg: fmt.Sprintf("master %s refused this slave: %s", s.cfg.Master, rep.Error), kinds: []error{kind, ErrRefused}}
+	e := &refusalError{msg: fmt.Sprintf("master %s refused this slave: %s", s.cfg.Master, rep.Error),
+		reason: rep.Error, code: rep.Code, kinds: []error{kind, ErrRefused}}
+	if kind == errTurnedAway {
+		e.msg, e.kinds = fmt.Sprintf("master %s turned this slave away for now: %s", s.cfg.Master, rep.Error), []error{kind}
+	}
+	return e
+}
+
+// refusalFields are the master's reason and code, when err is a refusal.
+func refusalFields(err error) []zap.Field {
+	var re *refusalError
+	if !errors.As(err, &re) {
+		return nil
+	}
+	return []zap.Field{zap.String("reason", re.reason), zap.String("code", re.code)}
 }
 
 // tailDigest hashes up to TailWindow bytes below end, within end's segment.

@@ -64,6 +64,7 @@ func (c *masterCmd) flags(stderr io.Writer) *flag.FlagSet {
 	fs.DurationVar(&c.cfg.ReportGrace, "report-grace", 3*time.Second, "wait this long for the directory to reach a slave's reported offset")
 	fs.DurationVar(&c.cfg.GapLog, "gap-log", time.Minute, "log each connected slave's gap this often")
 	fs.IntVar(&c.cfg.MaxSlaves, "max-slaves", 16, "refuse slave connections beyond this many (0: no limit)")
+	fs.IntVar(&c.cfg.MaxMetaConns, "max-meta-conns", 16, "refuse metadata connections beyond this many, counted apart from slaves (0: no limit)")
 	fs.StringVar(&c.allowSlaves, "allow-slaves", "", "comma-separated IPs and CIDRs allowed to connect (empty: all)")
 	fs.DurationVar(&c.tail.PollMin, "poll-min", time.Millisecond, "fastest poll of the live segment's tail")
 	fs.DurationVar(&c.tail.PollMax, "poll-max", 50*time.Millisecond, "slowest poll of the live segment's tail when idle")
@@ -242,7 +243,10 @@ func (c *masterCmd) metaServer(log *zap.Logger) (sidecar.MetaServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return meta.NewServer(log.Named("meta"), meta.ServerOptions{Dir: c.meta.dir, Include: include, MaxFileSize: size}), nil
+	// A metadata connection idle for the housekeeping interval is closed, as
+	// a silent slave is, so that it gives its slot back.
+	return meta.NewServer(log.Named("meta"), meta.ServerOptions{Dir: c.meta.dir, Include: include, MaxFileSize: size,
+		IdleTimeout: c.cfg.Housekeeping}), nil
 }
 
 // metaFlags are the metadata mirror's flags, alike on master and slave.

@@ -9,7 +9,9 @@
 //	offset int64   the slave's max physical offset: every byte below it is written
 //
 // The first report on a connection is the request (where the master starts
-// sending); later ones are acknowledgements. Reports may arrive coalesced or
+// sending); later ones are acknowledgements. As on RocketMQ's master, the
+// request is the last complete report of the master's first read: a slave
+// may send 0 and then its real offset back to back. Reports may arrive coalesced or
 // split across reads; ReportReader keeps the partial tail and yields the last
 // complete report.
 //

@@ -82,7 +82,9 @@
 //	name  [rest]byte    the file name (1..255 bytes)
 //
 // The client sends one LIST, then one GET per file it wants, one at a time,
-// and closes the connection. The server closes a connection idle for 30 s.
+// and closes the connection. The server closes a connection idle for
+// ServerOptions.IdleTimeout (30 s by default; the master's housekeeping
+// interval under hasidecar master).
 //
 // Responses (server -> client):
 //

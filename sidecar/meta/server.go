@@ -14,9 +14,8 @@ import (
 	"go.uber.org/zap"
 )
 
-// idleTimeout closes a connection that sends no request this long, and
-// bounds each response write.
-const idleTimeout = 30 * time.Second
+// defaultIdleTimeout is ServerOptions.IdleTimeout's default.
+const defaultIdleTimeout = 30 * time.Second
 
 // ServerOptions configures a Server. Zero values take the defaults.
 type ServerOptions struct {
@@ -28,16 +27,21 @@ type ServerOptions struct {
 	// unstable. Default ValidateJSON; func(string, []byte) error { return
 	// nil } turns it off.
 	Validate func(name string, data []byte) error
+	// IdleTimeout closes a connection that sends no request this long, and
+	// bounds each response write; default 30s. Each connection holds one of
+	// the master's metadata slots until it ends.
+	IdleTimeout time.Duration
 }
 
 // Server answers meta connections on the master. It holds no goroutine of
 // its own: each ServeConn runs on its caller's goroutine.
 type Server struct {
-	log *zap.Logger
-	dir string
-	inc matcher
-	max int64
-	val func(name string, data []byte) error
+	log  *zap.Logger
+	dir  string
+	inc  matcher
+	max  int64
+	val  func(name string, data []byte) error
+	idle time.Duration
 }
 
 // NewServer builds a Server. A malformed Include pattern matches nothing
@@ -55,7 +59,11 @@ func NewServer(log *zap.Logger, opts ServerOptions) *Server {
 	if opts.Validate == nil {
 		opts.Validate = ValidateJSON
 	}
-	return &Server{log: log, dir: opts.Dir, inc: newMatcher(opts.Include), max: opts.MaxFileSize, val: opts.Validate}
+	if opts.IdleTimeout <= 0 {
+		opts.IdleTimeout = defaultIdleTimeout
+	}
+	return &Server{log: log, dir: opts.Dir, inc: newMatcher(opts.Include), max: opts.MaxFileSize, val: opts.Validate,
+		idle: opts.IdleTimeout}
 }
 
 // ServeConn serves one connection whose magic was already read, until the
@@ -69,7 +77,7 @@ func (s *Server) ServeConn(ctx context.Context, conn net.Conn) {
 	log := s.log.With(zap.String("remote", conn.RemoteAddr().String()))
 	br := bufio.NewReader(conn)
 	for {
-		_ = conn.SetReadDeadline(time.Now().Add(idleTimeout))
+		_ = conn.SetReadDeadline(time.Now().Add(s.idle))
 		typ, p, err := readFrame(br, maxRequest)
 		if err == nil {
 			err = s.answer(ctx, conn, typ, p)
@@ -110,7 +118,7 @@ func (s *Server) answer(ctx context.Context, conn net.Conn, typ uint8, p []byte)
 	} else {
 		rtyp, payload = typeManifest, EncodeManifest(entries)
 	}
-	_ = conn.SetWriteDeadline(time.Now().Add(idleTimeout))
+	_ = conn.SetWriteDeadline(time.Now().Add(s.idle))
 	if err := writeFrame(conn, rtyp, payload); err != nil {
 		return fmt.Errorf("write response: %w", err)
 	}
