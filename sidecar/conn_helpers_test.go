@@ -2,7 +2,6 @@ package sidecar
 
 import (
 	"bufio"
-	"context"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -15,11 +14,8 @@ import (
 	"go.uber.org/zap/zaptest"
 	"go.uber.org/zap/zaptest/observer"
 
-	"github.com/hasidecar/hasidecar/applier"
-	"github.com/hasidecar/hasidecar/sidecar/ack"
 	"github.com/hasidecar/hasidecar/sidecar/haproto"
 	"github.com/hasidecar/hasidecar/sidecar/meta"
-	"github.com/hasidecar/hasidecar/tailer"
 )
 
 // observedLog logs to the test and to an observer the test asserts on.
@@ -30,37 +26,13 @@ func observedLog(t testing.TB) (*zap.Logger, *observer.ObservedLogs) {
 
 // startMasterLog is startMaster with the test's logger.
 func startMasterLog(t testing.TB, dir string, cfg MasterConfig, log *zap.Logger) *testMaster {
-	lay := testLayout(t, testSeg)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tm := &testMaster{dir: dir, addr: ln.Addr().String()}
-	tm.tail = tailer.New(log.Named("tailer"), dir, lay, tailer.Options{Settle: 5 * time.Millisecond})
-	tm.tracker = ack.NewTracker(log, ack.Policy{Kind: ack.Any}, 1<<40)
-	tm.m = NewMaster(log.Named("master"), cfg, lay, tm.tail, tm.tracker)
-	ctx, cancel := context.WithCancel(context.Background())
-	tm.cancel = cancel
-	tm.wg.Go(func() { tm.tail.Run(ctx) })
-	tm.wg.Go(func() { tm.m.Serve(ctx, ln) })
-	t.Cleanup(tm.stop)
-	return tm
+	return startMasterWith(t, dir, testSeg, cfg, log)
 }
 
 // startSlaveLog is startSlave with the test's logger and back-off: cfg is
 // used as given.
 func startSlaveLog(t testing.TB, dir string, cfg SlaveConfig, log *zap.Logger) *testSlave {
-	lay := testLayout(t, testSeg)
-	app, err := applier.Open(log.Named("applier"), dir, dir+".state", lay, applier.Options{Sync: applier.SyncNone})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := &testSlave{app: app, done: make(chan error, 1), s: NewSlave(log.Named("slave"), cfg, lay, app)}
-	ctx, cancel := context.WithCancel(context.Background())
-	ts.cancel = cancel
-	go func() { ts.done <- ts.s.Run(ctx) }()
-	t.Cleanup(func() { ts.stop(); app.Close() })
-	return ts
+	return startSlaveWith(t, dir, testSeg, cfg, log)
 }
 
 func reportBytes(offs ...int64) []byte {

@@ -67,10 +67,19 @@ func startMasterSeg(t testing.TB, dir string, seg int64) *testMaster {
 }
 
 func startMasterCfg(t testing.TB, dir string, seg int64, cfg MasterConfig) *testMaster {
-	log := zaptest.NewLogger(t)
+	return startMasterWith(t, dir, seg, cfg, testLogger(t))
+}
+
+// testLogger logs to the test, or nowhere in a benchmark.
+func testLogger(t testing.TB) *zap.Logger {
 	if _, ok := t.(*testing.B); ok {
-		log = zap.NewNop()
+		return zap.NewNop()
 	}
+	return zaptest.NewLogger(t)
+}
+
+// startMasterWith runs a master over dir with the given logger.
+func startMasterWith(t testing.TB, dir string, seg int64, cfg MasterConfig, log *zap.Logger) *testMaster {
 	lay := testLayout(t, seg)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -104,17 +113,19 @@ type testSlave struct {
 }
 
 func startSlave(t testing.TB, dir string, seg int64, cfg SlaveConfig) *testSlave {
-	log := zaptest.NewLogger(t)
-	if _, ok := t.(*testing.B); ok {
-		log = zap.NewNop()
-	}
+	cfg.MinBackoff, cfg.MaxBackoff = 10*time.Millisecond, 100*time.Millisecond
+	cfg.StopOnRefusal = true
+	return startSlaveWith(t, dir, seg, cfg, testLogger(t))
+}
+
+// startSlaveWith runs a slave into dir with the given logger; cfg is used
+// as given.
+func startSlaveWith(t testing.TB, dir string, seg int64, cfg SlaveConfig, log *zap.Logger) *testSlave {
 	lay := testLayout(t, seg)
 	app, err := applier.Open(log.Named("applier"), dir, dir+".state", lay, applier.Options{Sync: applier.SyncNone})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.MinBackoff, cfg.MaxBackoff = 10*time.Millisecond, 100*time.Millisecond
-	cfg.StopOnRefusal = true
 	ts := &testSlave{app: app, done: make(chan error, 1), s: NewSlave(log.Named("slave"), cfg, lay, app)}
 	ctx, cancel := context.WithCancel(context.Background())
 	ts.cancel = cancel
