@@ -99,7 +99,8 @@ func Open(log *zap.Logger, dir, stateDir string, layout plugins.Layout, opts Opt
 }
 
 // End is the next offset expected: every byte below it is written (at least
-// to the page cache). 0 means the applier holds nothing.
+// to the page cache) and, synced or journaled, survives a crash of this
+// process. 0 means the applier holds nothing.
 func (a *Applier) End() int64 { return a.endA.Load() }
 
 // Base is the first offset held: 0 when empty or when holding from 0.
