@@ -43,6 +43,8 @@ type Applier struct {
 	dirDirty   bool       // a segment file was created since the last directory sync
 	lastSync   time.Time
 	ckpt       *checkpoint
+	jnl        *journal // records chunks End covers but Synced does not yet
+	jnlFailing bool     // the last journal append failed (logged once)
 	lock       *os.File
 
 	// Mirrors of end, base and syncedEnd for lock-free readers.
@@ -82,9 +84,10 @@ func Open(log *zap.Logger, dir, stateDir string, layout plugins.Layout, opts Opt
 	a := &Applier{log: log, dir: dir, stateDir: stateDir, layout: layout, info: info, opts: opts, lock: lock}
 	st, err := a.recover()
 	if err != nil {
-		_ = lock.Close()
+		_ = a.closeFiles()
 		return nil, fmt.Errorf("open applier %s: %w", dir, err)
 	}
+	a.jnl.restart(a.ckpt.seq)
 	a.setState(st.Base, st.End)
 	a.syncedBase, a.syncedEnd = st.Base, st.End
 	a.syncedA.Store(st.End)
@@ -96,7 +99,8 @@ func Open(log *zap.Logger, dir, stateDir string, layout plugins.Layout, opts Opt
 }
 
 // End is the next offset expected: every byte below it is written (at least
-// to the page cache). 0 means the applier holds nothing.
+// to the page cache) and, synced or journaled, survives a crash of this
+// process. 0 means the applier holds nothing.
 func (a *Applier) End() int64 { return a.endA.Load() }
 
 // Base is the first offset held: 0 when empty or when holding from 0.
@@ -150,6 +154,10 @@ func (a *Applier) ApplyV(off int64, pieces [][]byte) error {
 	if err != nil {
 		return err
 	}
+	var sum uint32
+	if a.opts.Sync != SyncEvery {
+		sum = crcPieces(pieces) // before pwritev, which consumes pieces
+	}
 	if err := pwritev(seg.f, pieces, off-seg.start); err != nil {
 		return &IOError{Op: "write", Path: seg.path, Offset: off, Err: err}
 	}
@@ -158,11 +166,36 @@ func (a *Applier) ApplyV(off int64, pieces [][]byte) error {
 	if a.empty() {
 		base = off
 	}
-	a.setState(base, off+n)
 	if a.opts.Sync == SyncEvery {
+		// Synced before ApplyV returns: nothing for the journal to prove.
+		a.setState(base, off+n)
 		return a.syncLocked()
 	}
+	// The slave may acknowledge End as soon as ApplyV returns, so the
+	// record that proves these bytes after a process crash goes first.
+	jerr := a.jnl.append(off, n, sum)
+	a.setState(base, off+n)
+	if jerr != nil || a.jnl.full() {
+		a.journalFailed(jerr)
+		return a.syncLocked()
+	}
+	a.journalFailed(nil)
 	return nil
+}
+
+// journalFailed logs when journal appends start or stop failing; while they
+// fail, every chunk is synced instead, so End still never covers a byte a
+// process crash could lose.
+func (a *Applier) journalFailed(err error) {
+	if (err != nil) == a.jnlFailing {
+		return
+	}
+	a.jnlFailing = err != nil
+	if err != nil {
+		a.log.Warn("journal append failed: syncing every chunk until it works again", zap.Error(err))
+		return
+	}
+	a.log.Info("journal appends work again")
 }
 
 // check validates a chunk's placement against the current end.
@@ -293,6 +326,7 @@ func (a *Applier) syncLocked() error {
 	}
 	a.syncedBase, a.syncedEnd = a.base, a.end
 	a.syncedA.Store(a.end)
+	a.jnl.restart(a.ckpt.seq)
 	a.lastSync = time.Now()
 	if d := a.lastSync.Sub(start); d > time.Second {
 		a.log.Warn("slow sync", zap.Duration("took", d), zap.Int64("end", a.end))
@@ -332,6 +366,7 @@ func (a *Applier) syncData() error {
 // rollback returns End to the last synced state after a failed data sync.
 func (a *Applier) rollback() {
 	a.setState(a.syncedBase, a.syncedEnd)
+	a.jnl.rewind()
 	if a.empty() {
 		a.retire(a.cur)
 		a.cur = nil
@@ -363,6 +398,9 @@ func (a *Applier) closeFiles() error {
 	}
 	if a.ckpt != nil {
 		errs = append(errs, a.ckpt.close())
+	}
+	if a.jnl != nil {
+		errs = append(errs, a.jnl.close())
 	}
 	errs = append(errs, a.lock.Close())
 	return errors.Join(errs...)

@@ -20,6 +20,12 @@
 // the offset below which both are durable. A failed data sync makes End fall
 // back to Synced: the page cache may have dropped the bytes above it.
 //
+// End() survives a crash of the process (SIGKILL, a panic), not of its host:
+// before End covers a chunk that is not yet synced, the chunk is recorded in
+// the journal (below), and recovery keeps every such chunk whose bytes it
+// can read back. A slave may therefore acknowledge End() (PostgreSQL's
+// remote_write); Synced() also survives an OS crash or a power loss.
+//
 // # Checkpoint
 //
 // The checkpoint lives in the state directory, not in the segment
@@ -49,11 +55,60 @@
 // renamed and its directory synced. "applier.lock" beside it carries an
 // flock that keeps a second applier out of the same state directory.
 //
+// # Journal
+//
+// "applier.journal" beside the checkpoint records, under SyncInterval and
+// SyncNone, each chunk written since the last checkpoint. ApplyV writes the
+// chunk with pwritev, then its record with one pwrite and no sync (the page
+// cache outlives the process), and only then advances End. A record is 32
+// bytes, all integers big-endian:
+//
+//	offset size field
+//	     0    4 magic 0x48534A31 ("HSJ1": journal, version 1)
+//	     4    4 length, uint32, > 0: the chunk's bytes
+//	     8    8 generation, uint64: seq of the checkpoint slot written last
+//	    16    8 offset, int64 >= 0: the chunk's first byte
+//	    24    4 CRC-32C (Castagnoli) of the chunk's bytes
+//	    28    4 CRC-32C (Castagnoli) of bytes 0..27
+//
+// Records of a generation lie back to back from byte 0. Every checkpoint
+// write starts the next generation: its records overwrite the file from
+// byte 0 again, and the older records after them are told apart by their
+// generation, so the file holds at most one generation's worth. A
+// generation holds at most 32768 records (1 MiB): the record that fills it
+// forces a sync, so the journal stays bounded under SyncNone too. A chunk
+// whose record cannot be written (an I/O error, or more than 2^32-1 bytes)
+// is synced before ApplyV returns instead. After a failed sync has moved End
+// back, and after Open, the journal is truncated before its next record.
+// Before a new checkpoint file is created (its seq starts again at 1) the
+// journal is truncated and synced, so no record of an older file can match
+// the new generations. Under SyncEvery nothing is recorded: each chunk is
+// synced before ApplyV returns. MoveAside moves the journal with the
+// checkpoint.
+//
 // # Recovery
 //
-// Open never parses record contents when a checkpoint records data: its end
-// is the recovered End. Whatever lies beyond it on disk is a torn or
-// unsynced tail that the master will resend. In End's segment the bytes
+// With a checkpoint of seq S and end E, the journal is replayed from its
+// first record: a record is accepted while it is intact (magic and record
+// CRC), of generation S, starts at the proven end (E; when E is 0, the
+// first record's offset becomes the base), lies within one segment, and
+// its bytes, read back from the segment file, have its CRC-32C. The first
+// record that fails ends the proof, and nothing after it counts. The proof
+// therefore never exceeds what this process wrote since checkpoint S and
+// can still read back: after a host crash a record may survive while its
+// data page did not, and the CRC check rejects it. Records of an earlier
+// generation, a torn last record, a record past the end of a segment file
+// or of a missing file all end the proof. When records were accepted the
+// proven end P becomes the recovered End: the tail after P is discarded as
+// below, the segment files holding [E, P) and the directory are fsynced,
+// and only then a checkpoint with end P is written. The log says how many
+// entries and bytes were proven and why the replay stopped. A checkpoint
+// recording nothing whose directory holds a segment file before the first
+// record's segment does not use the journal (the scan below decides).
+//
+// Open never parses record contents when a checkpoint records data: its end,
+// extended by the journal's proof, is the recovered End. Whatever lies
+// beyond it on disk is a torn or unsynced tail that the master will resend. In End's segment the bytes
 // after End are zeroed (preallocated: only the block range that reads
 // non-zero, holes skipped with SEEK_DATA) or truncated away (growing
 // layouts); segment files after End's segment are removed. The checkpoint's
@@ -69,8 +124,8 @@
 //
 // # Moving aside
 //
-// MoveAside never deletes: it moves every file of the segment directory and
-// the checkpoint into stateDir/aside-<UTC time>-<reason>/ with an ASIDE.txt
+// MoveAside never deletes: it moves every file of the segment directory,
+// the checkpoint and the journal into stateDir/aside-<UTC time>-<reason>/ with an ASIDE.txt
 // note, for a reseed (the master no longer has the slave's next offset) or a
 // diverged replica, after which Open starts empty and the slave copies afresh.
 // The state directory must be on the segment directory's file system.

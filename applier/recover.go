@@ -18,8 +18,9 @@ type segEntry struct {
 }
 
 // recover establishes the durable state at Open and leaves the checkpoint
-// open for writing. It never parses record contents when a checkpoint
-// exists: the checkpoint alone says where the synced data ends.
+// and the journal open for writing. It never parses record contents when a
+// checkpoint exists: the checkpoint, extended by what the journal proves,
+// says where the data ends.
 func (a *Applier) recover() (state, error) {
 	st, found, err := readCheckpoint(a.stateDir)
 	if err != nil {
@@ -32,6 +33,16 @@ func (a *Applier) recover() (state, error) {
 	segs, err := a.listSegments()
 	if err != nil {
 		return state{}, err
+	}
+	if a.jnl, err = openJournal(a.stateDir); err != nil {
+		return state{}, err
+	}
+	if found {
+		// Bytes written after the checkpoint that the journal proves
+		// (acknowledged under --ack-after write) are kept.
+		if done, proven, err := a.recoverJournal(st, segs); done || err != nil {
+			return proven, err
+		}
 	}
 	seq := st.Seq // later writes must outnumber the slot read
 	switch {
@@ -55,7 +66,7 @@ func (a *Applier) recover() (state, error) {
 		if a.ckpt, err = openCheckpoint(a.stateDir, st); err == nil {
 			err = a.ckpt.write(st)
 		}
-	} else {
+	} else if err = a.jnl.clear(); err == nil {
 		a.ckpt, err = createCheckpoint(a.stateDir, st)
 	}
 	return st, err

@@ -21,7 +21,7 @@ const AsidePrefix = "aside-"
 const asideNote = "ASIDE.txt"
 
 // MoveAside moves every entry of the segment directory dir and the applier
-// checkpoint of stateDir into a new directory
+// checkpoint and journal of stateDir into a new directory
 // stateDir/aside-<UTC time>-<reason>/ and returns its path. After it, dir is
 // empty and stateDir holds no checkpoint, so the next Open starts an empty
 // replica (a reseed) while the old bytes stay on disk for an operator to
@@ -102,7 +102,7 @@ func asideEntries(dir string) ([]string, error) {
 	}
 	names := make([]string, 0, len(ents))
 	for _, e := range ents {
-		if e.Name() == CheckpointName || e.Name() == asideNote {
+		if e.Name() == CheckpointName || e.Name() == JournalName || e.Name() == asideNote {
 			return nil, fmt.Errorf("segment directory holds a file named %s: %w", e.Name(), ErrBadOptions)
 		}
 		names = append(names, e.Name())
@@ -173,9 +173,10 @@ func moveEntries(dir, aside string, names []string) error {
 }
 
 // moveCheckpoint moves the checkpoint (and a leftover temporary one) so the
-// next Open finds none and starts empty.
+// next Open finds none and starts empty, and the journal, which belongs to
+// the moved segments.
 func moveCheckpoint(stateDir, aside string) error {
-	for _, n := range []string{CheckpointName, CheckpointName + ".tmp"} {
+	for _, n := range []string{CheckpointName, CheckpointName + ".tmp", JournalName} {
 		err := os.Rename(filepath.Join(stateDir, n), filepath.Join(aside, n))
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("move checkpoint %s: %w", n, err)

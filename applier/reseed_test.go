@@ -11,7 +11,7 @@ import (
 
 // TestMoveAsideKeepsEveryByte: after MoveAside the replica reopens empty,
 // and the aside directory holds the old segments (byte for byte), a
-// foreign file and the checkpoint.
+// foreign file, the checkpoint and the journal.
 func TestMoveAsideKeepsEveryByte(t *testing.T) {
 	const seg = 64 << 10
 	for _, l := range layouts(seg) {
@@ -48,7 +48,11 @@ func TestMoveAsideKeepsEveryByte(t *testing.T) {
 			if !strings.Contains(string(moved[asideNote]), "diverged at 12345/bad") {
 				t.Fatalf("note: %q", moved[asideNote])
 			}
+			if _, ok := moved[JournalName]; !ok {
+				t.Fatalf("journal not moved: aside holds %v", keys(moved))
+			}
 			delete(moved, CheckpointName)
+			delete(moved, JournalName)
 			delete(moved, asideNote)
 			for name, b := range before {
 				if string(moved[name]) != string(b) {
