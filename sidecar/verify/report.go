@@ -38,8 +38,8 @@ type Report struct {
 	// EndA and EndB are the valid ends the layout found in each directory.
 	EndA int64 `json:"valid_end_master"`
 	EndB int64 `json:"valid_end_slave"`
-	// Segments counts the segment files compared in both directories, Bytes
-	// the bytes compared in each.
+	// Segments counts the segment files whose bytes were compared, Bytes the
+	// bytes compared in each directory.
 	Segments int   `json:"segments"`
 	Bytes    int64 `json:"bytes"`
 	// Diffs lists differences (at most Options.MaxDiffs), Omitted counts

@@ -115,8 +115,10 @@ func (c *comparer) compareSegment(s int64) error {
 	if !c.opts.Exact {
 		limit = min(limit, max(0, c.rep.End-s))
 	}
-	c.rep.Segments++
-	c.rep.Bytes += limit
+	if limit > 0 { // a segment past the valid end had only its name and size compared
+		c.rep.Segments++
+		c.rep.Bytes += limit
+	}
 	at, err := firstDiff(c.a.file(c.lay, s), c.b.file(c.lay, s), limit)
 	if err != nil {
 		return err

@@ -277,3 +277,17 @@ func TestMaxDiffsBoundsTheList(t *testing.T) {
 		t.Fatalf("MaxDiffs 2: %v %+v", err, rep)
 	}
 }
+
+func TestSegmentsPastTheValidEndCountNoBytes(t *testing.T) {
+	a, b, end := pair(t, 800)
+	for _, d := range []string{a, b} {
+		os.WriteFile(filepath.Join(d, plugins.OffsetName(3*seg)), make([]byte, seg), 0o644)
+	}
+	rep := compare(t, a, b, false)
+	if !rep.Equal() || rep.Segments != 3 || rep.Bytes != end {
+		t.Fatalf("zero next segment on both sides: %+v", rep)
+	}
+	if rep := compare(t, a, b, true); !rep.Equal() || rep.Segments != 4 || rep.Bytes != 4*seg {
+		t.Fatalf("exact, zero next segment on both sides: %+v", rep)
+	}
+}
