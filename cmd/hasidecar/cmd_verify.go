@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 
 	"go.uber.org/zap"
 
+	"github.com/hasidecar/hasidecar/plugins"
 	"github.com/hasidecar/hasidecar/sidecar/verify"
 )
 
@@ -17,14 +21,50 @@ type verifyDiffers struct{ n int }
 func (e verifyDiffers) Error() string { return fmt.Sprintf("directories differ (%d differences)", e.n) }
 func (e verifyDiffers) ExitCode() int { return 2 }
 
+// verifyCmd is `hasidecar verify`: exit 0 identical, 2 differences, 1 when
+// the comparison cannot be made, 64 for a command-line mistake.
+type verifyCmd struct {
+	lf       layoutFlags
+	exact    bool
+	json     bool
+	explicit bool // --segment-size was given
+	a, b     string
+}
+
 func runVerify(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	c := &verifyCmd{}
+	if err := c.parse(args, stderr); err != nil {
+		return err
+	}
+	rep, sizeFrom, err := c.compare()
+	if err != nil {
+		err = fmt.Errorf("verify: %w", err)
+		if c.json {
+			writeVerifyJSON(stdout, verifyDoc{Verdict: "error", Error: err.Error(), Master: c.a, Slave: c.b})
+		}
+		return err
+	}
+	if c.json {
+		writeVerifyJSON(stdout, verifyDoc{Verdict: verdict(rep), Master: c.a, Slave: c.b, SizeFrom: sizeFrom, Report: rep})
+	} else {
+		fmt.Fprintln(stdout, sizeFrom)
+		printReport(stdout, c.a, c.b, rep)
+	}
+	if !rep.Equal() {
+		return verifyDiffers{rep.Count()}
+	}
+	return nil
+}
+
+func (c *verifyCmd) parse(args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var lf layoutFlags
-	lf.register(fs)
-	exact := fs.Bool("exact", false, "require identical directories (all names, whole files), not only up to the replicated end")
+	c.lf.register(fs)
+	fs.BoolVar(&c.exact, "exact", false, "require identical directories (all names, whole files), not only bytes up to the valid end")
+	fs.BoolVar(&c.json, "json", false, "print the report as one JSON object")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: hasidecar verify [flags] MASTER_DIR SLAVE_DIR")
+		fmt.Fprintln(stderr, "exit 0: identical, 2: differences, 1: cannot compare (missing directory, size mismatch, I/O)")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -34,33 +74,115 @@ func runVerify(_ context.Context, args []string, stdout, stderr io.Writer) error
 		fs.Usage()
 		return usageError{fmt.Errorf("verify: want two directories, got %d arguments", fs.NArg())}
 	}
-	lay, closeLayout, err := lf.open(zap.NewNop())
-	if err != nil {
-		return err
-	}
-	defer closeLayout()
-	a, b := fs.Arg(0), fs.Arg(1)
-	rep, err := verify.Dirs(lay, a, b, verify.Options{Exact: *exact})
-	if err != nil {
-		return fmt.Errorf("verify: %w", err)
-	}
-	printReport(stdout, a, b, rep)
-	if !rep.Equal() {
-		return verifyDiffers{len(rep.Diffs)}
-	}
+	fs.Visit(func(f *flag.Flag) { c.explicit = c.explicit || f.Name == "segment-size" })
+	c.a, c.b = fs.Arg(0), fs.Arg(1)
 	return nil
 }
 
+// compare opens the layout at the right segment size and compares; sizeFrom
+// says where the segment size came from.
+func (c *verifyCmd) compare() (*verify.Report, string, error) {
+	lay, closeLayout, sizeFrom, err := c.openLayout()
+	if err != nil {
+		return nil, "", err
+	}
+	defer closeLayout()
+	rep, err := verify.Dirs(lay, c.a, c.b, verify.Options{Exact: c.exact})
+	var se *verify.SizeError
+	if errors.As(err, &se) {
+		err = fmt.Errorf("%s: %w", sizeFrom, err)
+	}
+	return rep, sizeFrom, err
+}
+
+// openLayout opens the layout the flags name. For a preallocated layout
+// without an explicit --segment-size, the size of the segment files is
+// used, since every file of such a layout is created at that size.
+func (c *verifyCmd) openLayout() (plugins.Layout, func() error, string, error) {
+	lay, closeLayout, err := c.lf.open(zap.NewNop())
+	if err != nil {
+		return nil, nil, "", err
+	}
+	size := lay.Info().SegmentSize
+	if c.explicit || !lay.Info().Preallocated {
+		how := "given with --segment-size"
+		if !c.explicit {
+			how = "the --segment-size default"
+		}
+		return lay, closeLayout, fmt.Sprintf("segment size %s (%d bytes), %s", plugins.FormatSize(size), size, how), nil
+	}
+	found, err := verify.DetectSegmentSize(lay, c.a, c.b)
+	if err != nil {
+		closeLayout()
+		var se *verify.SizeError
+		if errors.As(err, &se) {
+			err = fmt.Errorf("segment files disagree on the segment size (give --segment-size): %w", err)
+		}
+		return nil, nil, "", err
+	}
+	sizeFrom := fmt.Sprintf("segment size %s (%d bytes) detected from the segment files (--segment-size not given)", plugins.FormatSize(found), found)
+	if found == size {
+		return lay, closeLayout, sizeFrom, nil
+	}
+	closeLayout()
+	c.lf.segmentSize = strconv.FormatInt(found, 10)
+	if lay, closeLayout, err = c.lf.open(zap.NewNop()); err != nil {
+		var ue usageError // the size came from the files, not from the command line
+		if errors.As(err, &ue) {
+			err = ue.err
+		}
+		return nil, nil, "", fmt.Errorf("%s: %w", sizeFrom, err)
+	}
+	return lay, closeLayout, sizeFrom, nil
+}
+
+// verifyDoc is `verify --json`'s output: one object on one line.
+type verifyDoc struct {
+	Verdict  string `json:"verdict"` // identical, different or error
+	Master   string `json:"master_dir"`
+	Slave    string `json:"slave_dir"`
+	SizeFrom string `json:"segment_size_from,omitempty"`
+	Error    string `json:"error,omitempty"`
+	*verify.Report
+}
+
+func verdict(rep *verify.Report) string {
+	if rep.Equal() {
+		return "identical"
+	}
+	return "different"
+}
+
+func writeVerifyJSON(w io.Writer, d verifyDoc) {
+	b, err := json.Marshal(d)
+	if err != nil { // a Report always marshals; say so rather than print nothing
+		b = []byte(fmt.Sprintf(`{"verdict":"error","error":%q}`, err.Error()))
+	}
+	fmt.Fprintf(w, "%s\n", b)
+}
+
+// printReport prints notes, differences and a verdict naming what was compared.
 func printReport(w io.Writer, a, b string, rep *verify.Report) {
-	fmt.Fprintf(w, "compared %d segments, %d bytes; valid end %d in %s, %d in %s\n",
-		rep.Segments, rep.Bytes, rep.EndA, a, rep.EndB, b)
 	for _, n := range rep.Notes {
 		fmt.Fprintln(w, "note:", n)
 	}
 	for _, d := range rep.Diffs {
-		fmt.Fprintln(w, "DIFF:", d)
+		fmt.Fprintln(w, "DIFF:", d.What)
+	}
+	if rep.Omitted > 0 {
+		fmt.Fprintf(w, "DIFF: ... %d more differences not listed\n", rep.Omitted)
+	}
+	from := ""
+	if rep.Start > 0 {
+		from = fmt.Sprintf(" from offset %d", rep.Start)
+	}
+	what := fmt.Sprintf("%d segments, %d bytes compared%s up to offset %d", rep.Segments, rep.Bytes, from, rep.End)
+	if rep.Exact {
+		what = fmt.Sprintf("%d segments, %d bytes compared%s, whole files", rep.Segments, rep.Bytes, from)
 	}
 	if rep.Equal() {
-		fmt.Fprintln(w, "OK: no differences")
+		fmt.Fprintf(w, "OK: %s (valid end %d on both)\n", what, rep.EndA)
+		return
 	}
+	fmt.Fprintf(w, "DIFFERENT: %d differences; %s (valid end %d in %s, %d in %s)\n", rep.Count(), what, rep.EndA, a, rep.EndB, b)
 }

@@ -1,302 +1,197 @@
 package verify
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
 	"slices"
 
 	"github.com/hasidecar/hasidecar/plugins"
 )
 
-// Options tune a comparison.
-type Options struct {
-	// Exact requires identical directories, whole files included.
-	Exact bool
-	// MaxDiffs bounds how many differences are listed; default 20.
-	MaxDiffs int
-}
-
-// Report is the outcome of a comparison.
-type Report struct {
-	EndA, EndB int64    // valid ends found by the layout
-	Segments   int      // segments compared
-	Bytes      int64    // bytes compared
-	Diffs      []string // what differs, human-readable; empty when equal
-	Notes      []string // facts that are not differences (lag, retention)
-}
-
-// Equal reports whether no difference was found.
-func (r *Report) Equal() bool { return len(r.Diffs) == 0 }
-
 type comparer struct {
 	lay  plugins.Layout
-	a, b string
+	size int64
+	a, b *dirState
 	opts Options
 	rep  *Report
 }
 
-// Dirs compares directory a (the master's) with b (the replica).
+// Dirs compares directory a (the master's) with b (the replica) under the
+// contract in the package documentation. Differences are in the Report; an
+// error means the comparison could not be made (a directory missing or
+// without segments, wrapping ErrNoSegments or fs.ErrNotExist; files that
+// contradict the segment size, a *SizeError; an I/O error).
 func Dirs(lay plugins.Layout, a, b string, opts Options) (*Report, error) {
 	if opts.MaxDiffs <= 0 {
 		opts.MaxDiffs = 20
 	}
-	c := &comparer{lay: lay, a: a, b: b, opts: opts, rep: &Report{}}
-	segA, err := segments(lay, a)
-	if err != nil {
-		return nil, err
+	size := lay.Info().SegmentSize
+	c := &comparer{lay: lay, size: size, opts: opts, rep: &Report{SegmentSize: size, Exact: opts.Exact, Diffs: []Diff{}, Notes: []string{}}}
+	for _, p := range []struct {
+		dir string
+		dst **dirState
+	}{{a, &c.a}, {b, &c.b}} {
+		d, err := readDir(lay, p.dir)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkSizes(lay, d); err != nil {
+			return nil, err
+		}
+		*p.dst = d
 	}
-	if len(segA) == 0 {
-		if n, err := regularFiles(a); err != nil || n > 0 {
-			return nil, fmt.Errorf("%s holds %d files but no segment of layout %s (wrong --layout?): %w", a, n, lay.Info(), ErrNoSegments)
+	c.setRange()
+	for _, d := range []*dirState{c.a, c.b} {
+		if err := measureEnd(lay, d, c.rep.Start); err != nil {
+			return nil, err
 		}
 	}
-	segB, err := segments(lay, b)
-	if err != nil {
+	c.rep.EndA, c.rep.EndB = c.a.end, c.b.end
+	c.rep.End = max(c.a.end, c.b.end)
+	if err := c.compareSegments(); err != nil {
 		return nil, err
-	}
-	if c.rep.EndA, err = validEnd(lay, a, segA); err != nil {
-		return nil, err
-	}
-	if c.rep.EndB, err = validEnd(lay, b, segB); err != nil {
-		return nil, err
-	}
-	c.compareNames(segA, segB)
-	for _, s := range segB {
-		if slices.Contains(segA, s) {
-			if err := c.compareSegment(s); err != nil {
-				return nil, err
-			}
-		}
 	}
 	c.compareEnds()
 	return c.rep, nil
 }
 
-func (c *comparer) diff(format string, args ...any) {
-	if len(c.rep.Diffs) < c.opts.MaxDiffs {
-		c.rep.Diffs = append(c.rep.Diffs, fmt.Sprintf(format, args...))
-	} else if len(c.rep.Diffs) == c.opts.MaxDiffs {
-		c.rep.Diffs = append(c.rep.Diffs, "... more differences not listed")
+// setRange picks the first compared offset. With Exact it is the oldest
+// segment of either side. Otherwise it is the later of the two oldest
+// segments: a replica that started from the master's last segment, or a
+// master whose retention deleted segments the replica still holds, is not a
+// difference, but what lies below is not compared and the report says so.
+func (c *comparer) setRange() {
+	oa, ob := c.a.starts[0], c.b.starts[0]
+	c.rep.Start = min(oa, ob)
+	if c.opts.Exact || oa == ob {
+		return
 	}
-}
-
-func (c *comparer) note(format string, args ...any) {
-	c.rep.Notes = append(c.rep.Notes, fmt.Sprintf(format, args...))
-}
-
-func (c *comparer) compareNames(segA, segB []int64) {
-	oldestB, newestB := int64(-1), int64(-1)
-	if len(segB) > 0 {
-		oldestB, newestB = segB[0], segB[len(segB)-1]
-	}
-	for _, s := range segA {
-		if slices.Contains(segB, s) {
-			continue
-		}
-		switch {
-		case c.opts.Exact:
-			c.diff("segment %s is only in %s", c.lay.SegmentName(s), c.a)
-		case s >= oldestB && (s < c.rep.EndB || s < newestB):
-			c.diff("segment %s is missing from %s", c.lay.SegmentName(s), c.b)
-		}
-	}
-	for _, s := range segB {
-		if slices.Contains(segA, s) {
-			continue
-		}
-		if c.opts.Exact || len(segA) == 0 || s > segA[0] {
-			c.diff("segment %s is only in %s", c.lay.SegmentName(s), c.b)
-		} else {
-			c.note("segment %s was deleted from %s (retention)", c.lay.SegmentName(s), c.a)
-		}
-	}
-}
-
-func (c *comparer) compareEnds() {
-	switch {
-	case c.rep.EndB > c.rep.EndA:
-		c.diff("%s holds data up to %d, beyond %s's end %d: it diverged", c.b, c.rep.EndB, c.a, c.rep.EndA)
-	case c.rep.EndB < c.rep.EndA && c.opts.Exact:
-		c.diff("%s ends at %d, %s at %d", c.b, c.rep.EndB, c.a, c.rep.EndA)
-	case c.rep.EndB < c.rep.EndA:
-		c.note("%s is %d bytes behind %s", c.b, c.rep.EndA-c.rep.EndB, c.a)
-	}
-}
-
-// compareSegment compares one segment present in both directories, over
-// the master's valid data (all of it with Exact). A difference where the
-// replica holds nothing yet (zeros, or the end of a growing file) is lag;
-// any other difference is reported.
-func (c *comparer) compareSegment(start int64) error {
-	name := c.lay.SegmentName(start)
-	pa, pb := filepath.Join(c.a, name), filepath.Join(c.b, name)
-	sa, err := fileSize(pa)
-	if err != nil {
-		return err
-	}
-	sb, err := fileSize(pb)
-	if err != nil {
-		return err
-	}
-	limit := sa
-	if !c.opts.Exact {
-		// Beyond the master's valid end it may still be writing.
-		limit = min(sa, max(0, c.rep.EndA-start))
-	}
-	full := start+sa <= c.rep.EndB || c.lay.Info().Preallocated
-	if sa != sb && (c.opts.Exact || full) {
-		c.diff("segment %s: size %d in %s, %d in %s", name, sa, c.a, sb, c.b)
-	}
-	c.rep.Segments++
-	c.rep.Bytes += limit
-	at, err := firstDiff(pa, pb, limit)
-	if err != nil || at < 0 {
-		return err
-	}
-	if !c.opts.Exact && start+at >= c.rep.EndB {
-		lag, err := emptyFrom(pb, at, limit)
-		if err != nil || lag {
-			return err
-		}
-	}
-	c.diff("segment %s: bytes differ from offset %d (file position %d)", name, start+at, at)
-	return nil
-}
-
-// emptyFrom reports whether file p holds only zeros (or nothing) in [from, to).
-func emptyFrom(p string, from, to int64) (bool, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return false, fmt.Errorf("open %s: %w", p, err)
-	}
-	defer f.Close()
-	buf := make([]byte, 1<<20)
-	for pos := from; pos < to; {
-		n, err := f.ReadAt(buf[:min(int64(len(buf)), to-pos)], pos)
-		for _, b := range buf[:n] {
-			if b != 0 {
-				return false, nil
-			}
-		}
-		pos += int64(n)
-		if errors.Is(err, io.EOF) {
-			return true, nil
-		}
-		if err != nil {
-			return false, fmt.Errorf("read %s: %w", p, err)
-		}
-	}
-	return true, nil
-}
-
-func fileSize(p string) (int64, error) {
-	st, err := os.Stat(p)
-	if err != nil {
-		return 0, fmt.Errorf("stat %s: %w", p, err)
-	}
-	return st.Size(), nil
-}
-
-// firstDiff returns the first position below limit where the files differ, or -1.
-func firstDiff(pa, pb string, limit int64) (int64, error) {
-	fa, err := os.Open(pa)
-	if err != nil {
-		return 0, fmt.Errorf("open %s: %w", pa, err)
-	}
-	defer fa.Close()
-	fb, err := os.Open(pb)
-	if err != nil {
-		return 0, fmt.Errorf("open %s: %w", pb, err)
-	}
-	defer fb.Close()
-	ba, bb := make([]byte, 1<<20), make([]byte, 1<<20)
-	for pos := int64(0); pos < limit; {
-		n := int(min(int64(len(ba)), limit-pos))
-		if _, err := io.ReadFull(fa, ba[:n]); err != nil {
-			return 0, fmt.Errorf("read %s: %w", pa, err)
-		}
-		nb, err := io.ReadFull(fb, bb[:n])
-		if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-			return 0, fmt.Errorf("read %s: %w", pb, err)
-		}
-		if nb < n { // the replica's file is shorter: it differs where it ends
-			if i := firstMismatch(ba[:nb], bb[:nb]); i >= 0 {
-				return pos + int64(i), nil
-			}
-			return pos + int64(nb), nil
-		}
-		if i := firstMismatch(ba[:n], bb[:n]); i >= 0 {
-			return pos + int64(i), nil
-		}
-		pos += int64(n)
-	}
-	return -1, nil
-}
-
-func firstMismatch(a, b []byte) int {
-	if bytes.Equal(a, b) {
-		return -1
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return i
-		}
-	}
-	return -1
-}
-
-// ErrNoSegments means a directory holds files but none the layout names.
-var ErrNoSegments = errors.New("verify: no segments")
-
-// regularFiles counts the regular files in dir (none when it is missing).
-func regularFiles(dir string) (int, error) {
-	ents, err := os.ReadDir(dir)
-	if errors.Is(err, os.ErrNotExist) {
-		return 0, nil
+	c.rep.Start = max(oa, ob)
+	older, newer := c.a, c.b
+	if ob < oa {
+		older, newer = c.b, c.a
 	}
 	n := 0
-	for _, e := range ents {
-		if e.Type().IsRegular() {
+	for _, s := range older.starts {
+		if s < c.rep.Start {
 			n++
 		}
 	}
-	return n, err
+	c.rep.note("%d segments of %s below offset %d are not compared: %s starts at segment %s (a replica started later, or retention)",
+		n, older.path, c.rep.Start, newer.path, c.lay.SegmentName(c.rep.Start))
 }
 
-// segments lists a directory's segment starts in order; a missing directory
-// holds none.
-func segments(lay plugins.Layout, dir string) ([]int64, error) {
-	out, err := plugins.ListSegments(lay, dir)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	return out, err
-}
-
-// validEnd walks the contiguous segments from the oldest and returns where
-// valid data ends.
-func validEnd(lay plugins.Layout, dir string, segs []int64) (int64, error) {
-	if len(segs) == 0 {
-		return 0, nil
-	}
-	size := lay.Info().SegmentSize
-	end := segs[0]
-	for i, s := range segs {
-		if i > 0 && s != segs[i-1]+size {
-			break
+// compareSegments walks every segment of either side from Start on.
+func (c *comparer) compareSegments() error {
+	var all []int64
+	for _, s := range append(slices.Clone(c.a.starts), c.b.starts...) {
+		if s >= c.rep.Start {
+			all = append(all, s)
 		}
-		sc, err := lay.Scan(filepath.Join(dir, lay.SegmentName(s)), s, s)
+	}
+	slices.Sort(all)
+	for _, s := range slices.Compact(all) {
+		var err error
+		switch {
+		case c.a.has(s) && c.b.has(s):
+			err = c.compareSegment(s)
+		case c.a.has(s):
+			err = c.oneSide(s, c.a, c.b)
+		default:
+			err = c.oneSide(s, c.b, c.a)
+		}
 		if err != nil {
-			return 0, fmt.Errorf("scan %s: %w", lay.SegmentName(s), err)
-		}
-		end = sc.End
-		if !sc.Full {
-			break
+			return err
 		}
 	}
-	return end, nil
+	return nil
+}
+
+// compareSegment compares one segment both sides hold: up to the longer
+// valid end (whole files with Exact), sizes included.
+func (c *comparer) compareSegment(s int64) error {
+	name := c.lay.SegmentName(s)
+	sa, sb := c.a.sizes[s], c.b.sizes[s]
+	limit := max(sa, sb)
+	if !c.opts.Exact {
+		limit = min(limit, max(0, c.rep.End-s))
+	}
+	if limit > 0 { // a segment past the valid end had only its name and size compared
+		c.rep.Segments++
+		c.rep.Bytes += limit
+	}
+	at, err := firstDiff(c.a.file(c.lay, s), c.b.file(c.lay, s), limit)
+	if err != nil {
+		return err
+	}
+	sizes := ""
+	if sa != sb {
+		sizes = fmt.Sprintf("; file sizes %d in %s, %d in %s", sa, c.a.path, sb, c.b.path)
+	}
+	switch {
+	case at >= 0:
+		c.rep.diff(c.opts.MaxDiffs, Diff{Segment: name, Offset: s + at, FilePos: at,
+			What: fmt.Sprintf("segment %s: bytes differ from offset %d (file position %d)%s", name, s+at, at, sizes)})
+	case sa != sb:
+		m := min(sa, sb)
+		c.rep.diff(c.opts.MaxDiffs, Diff{Segment: name, Offset: s + m, FilePos: m,
+			What: fmt.Sprintf("segment %s: sizes differ%s", name, sizes)})
+	}
+	return nil
+}
+
+// oneSide handles segment s that only dir has. The one exception to "a
+// difference" is RocketMQ's preallocated next segment: all zeros, right
+// after the segment holding the last valid byte of either side.
+func (c *comparer) oneSide(s int64, dir, other *dirState) error {
+	name := c.lay.SegmentName(s)
+	next := c.nextSegment()
+	if s != next {
+		what := fmt.Sprintf("segment %s is only in %s", name, dir.path)
+		if s > next {
+			what += fmt.Sprintf(" (it lies beyond the last data; only the next segment, %s, may be an all-zero preallocated one)",
+				c.lay.SegmentName(next))
+		}
+		c.rep.diff(c.opts.MaxDiffs, Diff{Segment: name, Offset: -1, FilePos: -1, What: what})
+		return nil
+	}
+	nz, err := firstNonZero(dir.file(c.lay, s))
+	if err != nil {
+		return err
+	}
+	if nz < 0 {
+		c.rep.note("segment %s is only in %s: all zeros right after the last data, a preallocated next segment (accepted)", name, dir.path)
+		return nil
+	}
+	c.rep.diff(c.opts.MaxDiffs, Diff{Segment: name, Offset: s + nz, FilePos: nz,
+		What: fmt.Sprintf("segment %s is only in %s and is not an all-zero preallocated next segment: non-zero byte at offset %d (file position %d); %s has no such segment",
+			name, dir.path, s+nz, nz, other.path)})
+	return nil
+}
+
+// nextSegment is the start of the segment after the one holding the last
+// valid byte of either side (after Start's when there is no data).
+func (c *comparer) nextSegment() int64 {
+	last := c.rep.Start
+	if c.rep.End > c.rep.Start {
+		last = c.rep.End - 1
+	}
+	return last - last%c.size + c.size
+}
+
+// compareEnds reports valid ends that differ: a copy that stops early is
+// incomplete, one that goes further diverged.
+func (c *comparer) compareEnds() {
+	ea, eb := c.a.end, c.b.end
+	if ea == eb {
+		return
+	}
+	low := min(ea, eb)
+	seg := c.lay.SegmentName(low - low%c.size)
+	what := fmt.Sprintf("valid data ends at %d in %s but at %d in %s: the copy is %d bytes short (still replicating, or truncated)",
+		eb, c.b.path, ea, c.a.path, ea-eb)
+	if eb > ea {
+		what = fmt.Sprintf("%s holds valid data up to %d, beyond %s's end %d: it diverged (or the directories are swapped)",
+			c.b.path, eb, c.a.path, ea)
+	}
+	c.rep.diff(c.opts.MaxDiffs, Diff{Segment: seg, Offset: low, FilePos: low % c.size, What: what})
 }
