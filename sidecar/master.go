@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/hasidecar/hasidecar/plugins"
+	"github.com/hasidecar/hasidecar/sidecar/acceptloop"
 	"github.com/hasidecar/hasidecar/sidecar/ack"
 	"github.com/hasidecar/hasidecar/sidecar/haproto"
 	"github.com/hasidecar/hasidecar/tailer"
@@ -134,8 +135,9 @@ func (m *Master) Serve(ctx context.Context, ln net.Listener) error {
 		ln.Close()
 	})
 	defer wg.Wait()
+	acc := acceptloop.New(m.log, ln, "HA port") // survives EMFILE and its kin
 	for {
-		conn, err := ln.Accept()
+		conn, err := acc.Accept(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/hasidecar/hasidecar/sidecar/acceptloop"
 )
 
 // Hinter is the tailer: "data up to off is written by the writer", so it
@@ -79,8 +81,9 @@ func (s *Server) Run(ctx context.Context) error {
 }
 
 func (s *Server) acceptLoop(ctx context.Context, ln *net.UnixListener) error {
+	acc := acceptloop.New(s.log, ln, "ack socket") // survives EMFILE and its kin
 	for {
-		c, err := ln.Accept()
+		c, err := acc.Accept(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
