@@ -110,3 +110,32 @@ func TestRunStatus(t *testing.T) {
 		t.Errorf("no --socket: exit %d, want 64", code)
 	}
 }
+
+// A master that never answers: `wait` says so and exits 1 once the
+// timeout and the answer margin have passed, instead of claiming TIMEOUT.
+func TestRunWaitNoAnswer(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "mute.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	t.Cleanup(func() { ln.Close(); <-done })
+	go func() {
+		defer close(done)
+		s, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer s.Close()
+		if _, err := io.ReadFull(s, make([]byte, ack.PreambleLen)); err == nil {
+			s.Write(ack.AppendPreamble(nil, ack.Version, ack.PreambleOK))
+			io.Copy(io.Discard, s) // reads the WAIT, never answers; ends when the client closes
+		}
+	}()
+	var out, errb bytes.Buffer
+	err = runWait(t.Context(), []string{"--socket", sock, "--offset", "10", "--timeout", "50ms"}, &out, &errb)
+	if code := exitCode(err, io.Discard); code != 1 || !strings.Contains(err.Error(), "did not answer") {
+		t.Fatalf("exit %d, error %v; want 1 and 'did not answer'", code, err)
+	}
+}

@@ -16,6 +16,10 @@ import (
 // ErrClosed means the client was closed or its connection broke.
 var ErrClosed = errors.New("ackclient: connection closed")
 
+// ErrNoAnswer means the server did not answer a WAIT within its timeout
+// plus AnswerMargin: the wait's outcome is unknown.
+var ErrNoAnswer = errors.New("ackclient: no answer from the ack server")
+
 // Client is a pipelined connection to an ack server.
 type Client struct {
 	c    net.Conn
