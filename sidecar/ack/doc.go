@@ -21,6 +21,20 @@
 // outlives its timeout. Waiters are woken in offset order; an acknowledgement
 // costs O(k log n) for the k waiters it satisfies.
 //
+// # Resources
+//
+// An outstanding WAIT is a small entry (about 100 bytes) in the tracker's
+// heaps, not a goroutine: a connection has one reader and one writer
+// goroutine whatever it has outstanding, and one timer in the tracker,
+// armed for the earliest deadline, answers TIMEOUTs. Caps, each answered
+// on the wire rather than by a crash: MaxConns open connections (master
+// flag --ack-max-conns, default 1024; one more gets the preamble status 3
+// and is closed), MaxWaits outstanding WAITs across all connections
+// (--ack-max-waits, default 65536) and 65536 on one connection (one more:
+// ERROR code 4). A connection whose client sends without reading stops
+// being read once 256 KiB of answers wait for it. A closed connection's
+// waits are dropped at once, and emptied heaps give their memory back.
+//
 // What OK promises: the bytes below offset were acknowledged by the slaves
 // the policy counts, on connections open at that moment. With the slave's
 // --ack-after write they are in the slave's files (page cache: they survive
@@ -41,9 +55,12 @@
 //	status  uint16   0
 //
 // The server answers with 8 bytes of the same shape: its magic, its version
-// and a status: 0 OK, 1 unsupported version, 2 bad magic. On a non-zero
-// status the server closes the connection. A client that sends no preamble
-// within 5 s is disconnected.
+// and a status: 0 OK, 1 unsupported version, 2 bad magic, 3 busy (the
+// server has as many connections open as it allows; try again later). On
+// a non-zero status the server closes the connection. A client that sends
+// no preamble within 5 s is disconnected. A busy server may send status 3
+// before reading the client's preamble, or, when it is refusing many
+// connections at once, close without a word.
 //
 // Frames. After the preamble both directions carry frames:
 //
@@ -81,8 +98,9 @@
 //
 // ERROR codes: 1 bad request (bad offset or payload size; connection kept),
 // 2 unknown request type (connection kept: the length says what to skip),
-// 3 bad frame length (connection closed), 4 more than 65536 requests in
-// flight on the connection (connection kept). Response frames are at most
+// 3 bad frame length (connection closed), 4 too many in flight: more than
+// 65536 outstanding WAITs on the connection or more than the server's
+// MaxWaits on all connections (connection kept; the WAIT is not queued). Response frames are at most
 // 1 MiB. A client closing its connection abandons its outstanding waits.
 //
 // Example: WAIT id 7 for offset 4096 with a 5 s timeout is the 21 bytes

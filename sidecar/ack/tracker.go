@@ -1,7 +1,6 @@
 package ack
 
 import (
-	"container/heap"
 	"fmt"
 	"slices"
 	"sync"
@@ -15,7 +14,10 @@ import (
 // It is safe for concurrent use.
 //
 // Waiters sit in a min-heap by offset. An acknowledgement that moves the
-// committed offset pops only the k waiters it satisfies: O(k log n).
+// committed offset pops only the k waiters it satisfies: O(k log n). A
+// waiter is a small heap entry, not a goroutine: its answer goes to its
+// owner (a connection's output queue), and one timer, armed for the
+// earliest deadline of a second heap, answers TIMEOUT.
 //
 // When a slave disconnects, outstanding waiters keep waiting until their own
 // deadline (the slave may come back, or the remaining slaves may satisfy the
@@ -31,9 +33,13 @@ type Tracker struct {
 	masterEnd     int64
 	committed     int64 // -1 when fewer slaves than the policy needs
 	slaves        map[string]*SlaveState
-	waiters       waiterHeap
-	scratch       []int64 // reused by recompute, guarded by mu
+	waiters       offsetHeap
+	deadlines     deadlineHeap // the waiters with a deadline
+	timer         *time.Timer  // fires expire at deadlines[0]; nil until needed
+	timerAt       int64        // the deadline timer is armed for, 0: none
+	scratch       []int64      // reused by recompute, guarded by mu
 	now           func() time.Time
+	base          time.Time // clock's origin
 }
 
 // NewTracker returns a tracker with policy p. fallbehindMax <= 0 turns the
@@ -43,7 +49,7 @@ func NewTracker(log *zap.Logger, p Policy, fallbehindMax int64) *Tracker {
 		log = zap.NewNop()
 	}
 	return &Tracker{log: log, policy: p, fallbehindMax: fallbehindMax, committed: -1,
-		slaves: make(map[string]*SlaveState), now: time.Now}
+		slaves: make(map[string]*SlaveState), now: time.Now, base: time.Now()}
 }
 
 // SetPolicy replaces the policy (SIGHUP reload) and re-evaluates waiters.
@@ -113,9 +119,9 @@ func (t *Tracker) SetMasterEnd(off int64) {
 func (t *Tracker) recomputeLocked() {
 	t.committed = t.committedLocked()
 	for len(t.waiters) > 0 && t.waiters[0].off <= t.committed {
-		w := heap.Pop(&t.waiters).(*waiter)
-		w.done <- Result{Status: OK, Acked: t.committed}
+		t.answerLocked(t.waiters[0], Result{Status: OK, Acked: t.committed})
 	}
+	t.rearmLocked()
 }
 
 // committedLocked is max of the acks for Any, min for All, the N-th highest
@@ -141,8 +147,8 @@ func (t *Tracker) committedLocked() int64 {
 	return -1
 }
 
-// unavailableLocked returns why a new wait cannot be served, or "".
-func (t *Tracker) unavailableLocked() string {
+// unavailableLocked returns why a new wait for off cannot be served, or "".
+func (t *Tracker) unavailableLocked(off int64) string {
 	if n, need := len(t.slaves), t.policy.need(); n < need {
 		return fmt.Sprintf("policy %s needs %d connected slave(s), %d connected", t.policy, need, n)
 	}

@@ -41,6 +41,7 @@ const (
 	PreambleOK         uint16 = 0
 	PreambleBadVersion uint16 = 1
 	PreambleBadMagic   uint16 = 2
+	PreambleBusy       uint16 = 3 // too many connections; try again later
 )
 
 // ErrorCode classifies an ERROR response.

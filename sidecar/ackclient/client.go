@@ -71,7 +71,11 @@ func handshake(ctx context.Context, c net.Conn) error {
 	if err != nil {
 		return err
 	}
-	if status != ack.PreambleOK {
+	switch status {
+	case ack.PreambleOK:
+	case ack.PreambleBusy:
+		return fmt.Errorf("server refused the connection (status %d): %w", status, ack.ErrBusy)
+	default:
 		return fmt.Errorf("server version %d refused us (status %d): %w", v, status, ack.ErrVersion)
 	}
 	return nil
