@@ -139,3 +139,41 @@ func TestRunWaitNoAnswer(t *testing.T) {
 		t.Fatalf("exit %d, error %v; want 1 and 'did not answer'", code, err)
 	}
 }
+
+func TestRunStatusDivergence(t *testing.T) {
+	tr, sock := ackCmdServer(t, "any")
+	var out bytes.Buffer
+	if err := runStatus(t.Context(), []string{"--socket", sock}, &out, &out); err != nil || !strings.Contains(out.String(), "divergence      none") {
+		t.Fatalf("no divergence: %v\n%s", err, out.String())
+	}
+	tr.AddSlave("s", "127.0.0.1:1")
+	tr.Sent("s", 9000)
+	tr.Diverge(4096, "writer truncated its log")
+	out.Reset()
+	if err := runStatus(t.Context(), []string{"--socket", sock}, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"ACTIVE", "above offset 4096", "writer truncated its log"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, out.String())
+		}
+	}
+	out.Reset()
+	if err := runStatus(t.Context(), []string{"--socket", sock, "--json"}, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Divergence struct {
+			Active bool      `json:"active"`
+			At     int64     `json:"at"`
+			Reason string    `json:"reason"`
+			Since  time.Time `json:"since"`
+		} `json:"divergence"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
+		t.Fatalf("%v: %s", err, out.String())
+	}
+	if d := doc.Divergence; !d.Active || d.At != 4096 || d.Reason != "writer truncated its log" || time.Since(d.Since) > time.Minute {
+		t.Fatalf("json divergence %+v", d)
+	}
+}

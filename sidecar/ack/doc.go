@@ -35,6 +35,17 @@
 // being read once 256 KiB of answers wait for it. A closed connection's
 // waits are dropped at once, and emptied heaps give their memory back.
 //
+// Divergence. When the master's data above an offset is rewritten (the
+// writer truncated and rewrote its log), acknowledgements above it say
+// nothing about the current bytes. Tracker.Diverge(at, reason) taints
+// every slave that was sent more than at (its acked offset is capped at
+// at, its later acks ignored until it is removed: the master disconnects
+// it), answers every outstanding wait above at NOT_AVAILABLE at once, and,
+// until Tracker.Converged, answers new waits above at NOT_AVAILABLE at
+// once ("the master's data above offset N was rewritten (diverged): "
+// and the reason), even where the committed offset covers them. Waits at
+// or below at behave as usual. STATUS carries the state (QUERY_EXT).
+//
 // What OK promises: the bytes below offset were acknowledged by the slaves
 // the policy counts, on connections open at that moment. With the slave's
 // --ack-after write they are in the slave's files (page cache: they survive
@@ -79,6 +90,7 @@
 //	0x01 WAIT     offset int64, timeout_ms uint32               -> OK | TIMEOUT | NOT_AVAILABLE
 //	0x02 QUERY    (no payload)                                   -> STATUS
 //	0x03 WRITTEN  offset int64  "the writer has written up to offset"; no answer unless ERROR
+//	0x04 QUERY_EXT (no payload)                                  -> STATUS with the trailer
 //
 // offset must be in 0..2^62; anything else is ERROR(code 1). A WAIT also
 // acts as WRITTEN(offset). timeout_ms 0 answers at once (OK or TIMEOUT); a
@@ -95,6 +107,21 @@
 //	                      id_len uint16, id [id_len]byte, addr_len uint16, addr [addr_len]byte,
 //	                      sent int64, acked int64, connected_unix_ms int64
 //	0xFF ERROR          code uint16, reason_len uint16, reason [reason_len]byte
+//
+// The STATUS answer to QUERY_EXT (and only to it) ends with a trailer after
+// the slaves:
+//
+//	trailer_len uint16   bytes of the trailer after this field
+//	diverged    uint8    1 while the tracker is diverged, else 0
+//	at          int64    the divergence offset (0 when not diverged)
+//	since_unix_ms int64  when it diverged (0 when not diverged)
+//	reason_len  uint16, reason [reason_len]byte
+//
+// A decoder reads the fields it knows and skips the rest of trailer_len, so
+// later versions may append fields. QUERY's STATUS has no trailer, so
+// clients that predate it, which reject bytes after the slaves, keep
+// working; a server that predates QUERY_EXT answers it ERROR code 2, and a
+// client then asks QUERY (package ackclient does).
 //
 // ERROR codes: 1 bad request (bad offset or payload size; connection kept),
 // 2 unknown request type (connection kept: the length says what to skip),

@@ -126,6 +126,9 @@ func (sc *serverConn) dispatch(req Request) {
 	case TypeQuery:
 		snap := sc.s.tr.Snapshot()
 		sc.out.push(func(b []byte) []byte { return AppendSnapshot(b, req.ID, snap) })
+	case TypeQueryExt:
+		snap := sc.s.tr.Snapshot()
+		sc.out.push(func(b []byte) []byte { return AppendSnapshotExt(b, req.ID, snap) })
 	case TypeWait:
 		sc.wait(req)
 	}

@@ -24,6 +24,9 @@ import (
 // policy); new waits get NOT_AVAILABLE while too few slaves are connected.
 // Under All, "all" means all slaves connected now, so a slow slave leaving
 // can move the committed offset forward.
+//
+// Diverge and Converged bracket a rewrite of the master's data (doc.go,
+// Divergence).
 type Tracker struct {
 	log *zap.Logger
 
@@ -33,6 +36,8 @@ type Tracker struct {
 	masterEnd     int64
 	committed     int64 // -1 when fewer slaves than the policy needs
 	slaves        map[string]*SlaveState
+	tainted       map[string]bool // slaves sent diverged data: acks ignored
+	div           Divergence
 	waiters       offsetHeap
 	deadlines     deadlineHeap // the waiters with a deadline
 	timer         *time.Timer  // fires expire at deadlines[0]; nil until needed
@@ -49,7 +54,7 @@ func NewTracker(log *zap.Logger, p Policy, fallbehindMax int64) *Tracker {
 		log = zap.NewNop()
 	}
 	return &Tracker{log: log, policy: p, fallbehindMax: fallbehindMax, committed: -1,
-		slaves: make(map[string]*SlaveState), now: time.Now, base: time.Now()}
+		slaves: make(map[string]*SlaveState), tainted: make(map[string]bool), now: time.Now, base: time.Now()}
 }
 
 // SetPolicy replaces the policy (SIGHUP reload) and re-evaluates waiters.
@@ -72,6 +77,7 @@ func (t *Tracker) AddSlave(id, addr string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.slaves[id] = &SlaveState{ID: id, Addr: addr, ConnectedAt: t.now()}
+	delete(t.tainted, id) // a new connection under an old id starts clean
 	t.recomputeLocked()
 }
 
@@ -81,6 +87,7 @@ func (t *Tracker) RemoveSlave(id string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	delete(t.slaves, id)
+	delete(t.tainted, id)
 	t.recomputeLocked()
 }
 
@@ -94,12 +101,13 @@ func (t *Tracker) Sent(id string, off int64) {
 }
 
 // Ack records a slave's acknowledgement. A decrease is ignored: an ack is
-// monotonic per connection, and a reconnect is a new AddSlave.
+// monotonic per connection, and a reconnect is a new AddSlave. So is every
+// ack of a slave tainted by Diverge.
 func (t *Tracker) Ack(id string, off int64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	s, ok := t.slaves[id]
-	if !ok || off <= s.Acked {
+	if !ok || off <= s.Acked || t.tainted[id] {
 		return
 	}
 	s.Acked = off
@@ -149,6 +157,9 @@ func (t *Tracker) committedLocked() int64 {
 
 // unavailableLocked returns why a new wait for off cannot be served, or "".
 func (t *Tracker) unavailableLocked(off int64) string {
+	if t.div.Active && off > t.div.At {
+		return t.divergedReasonLocked()
+	}
 	if n, need := len(t.slaves), t.policy.need(); n < need {
 		return fmt.Sprintf("policy %s needs %d connected slave(s), %d connected", t.policy, need, n)
 	}

@@ -49,7 +49,8 @@ func (t *Tracker) submit(w *waiter, maxTotal, maxOwner int) (Result, submitted) 
 	defer t.mu.Unlock()
 	now := t.clock()
 	w.start, w.oi, w.di = now, -1, -1
-	if t.committed >= w.off {
+	diverged := t.div.Active && w.off > t.div.At // committed says nothing up there
+	if t.committed >= w.off && !diverged {
 		return Result{Status: OK, Acked: t.committed}, answered
 	}
 	switch reason := t.unavailableLocked(w.off); {
@@ -171,7 +172,7 @@ func (t *Tracker) Snapshot() Snapshot {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	s := Snapshot{MasterEnd: t.masterEnd, Policy: t.policy, FallbehindMax: t.fallbehindMax,
-		Committed: t.committed, Slaves: make([]SlaveState, 0, len(t.slaves))}
+		Committed: t.committed, Slaves: make([]SlaveState, 0, len(t.slaves)), Divergence: t.div}
 	for _, sl := range t.slaves {
 		s.Slaves = append(s.Slaves, *sl)
 	}

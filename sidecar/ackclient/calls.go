@@ -69,10 +69,20 @@ func cancelOnly(ctx context.Context) (context.Context, context.CancelFunc) {
 	return c, func() { stop(); cancel(nil) }
 }
 
-// Query returns the master's end, the policy, the committed offset and
-// each slave's progress.
+// Query returns the master's end, the policy, the committed offset, each
+// slave's progress and the divergence. It asks with QUERY_EXT; a server
+// that does not know it (ERROR code 2: an older version) is asked QUERY,
+// from then on, and its snapshots lack the divergence.
 func (c *Client) Query(ctx context.Context) (ack.Snapshot, error) {
-	resp, err := c.call(ctx, 0, ack.AppendQuery)
+	enc := ack.AppendQueryExt
+	if c.noExt.Load() {
+		enc = ack.AppendQuery
+	}
+	resp, err := c.call(ctx, 0, enc)
+	if se := (*ack.ServerError)(nil); errors.As(err, &se) && se.Code == ack.CodeUnknownType && !c.noExt.Load() {
+		c.noExt.Store(true)
+		resp, err = c.call(ctx, 0, ack.AppendQuery)
+	}
 	if err != nil {
 		return ack.Snapshot{}, fmt.Errorf("query: %w", err)
 	}

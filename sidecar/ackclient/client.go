@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hasidecar/hasidecar/sidecar/ack"
@@ -34,6 +35,8 @@ type Client struct {
 	nextID  uint32
 	pending map[uint32]chan ack.Response
 	err     error // set once the connection is unusable
+
+	noExt atomic.Bool // the server answered QUERY_EXT with "unknown type"
 }
 
 // Dial connects to the socket at path and exchanges preambles. ctx bounds
