@@ -145,6 +145,7 @@ func (m *Master) Serve(ctx context.Context, ln net.Listener) error {
 			if ne, ok := err.(net.Error); ok && ne.Timeout() {
 				continue
 			}
+			cancel() // ends the goroutines above: the deferred wg.Wait runs before the deferred cancel
 			return fmt.Errorf("accept on %s: %w", ln.Addr(), err)
 		}
 		mc, ok := m.admit(conn)

@@ -23,8 +23,8 @@ const (
 
 // TestE2EMasterSurvivesFDExhaustion runs the master with a low descriptor
 // limit, opens more ack-socket connections than it can accept, and checks
-// that the master logs the exhaustion, stays up, and serves both the HA
-// port and the ack socket once the connections are gone.
+// that the master logs the exhaustion on the ack socket and then on the HA
+// port, stays up, and serves both once the connections are gone.
 func TestE2EMasterSurvivesFDExhaustion(t *testing.T) {
 	c := newCluster(t)
 	out, code := runBin(t, "write", "--dir", c.mdir, "--segment-size", e2eSegment, "--count", "200", "--log-level", "warn")
@@ -60,6 +60,18 @@ func TestE2EMasterSurvivesFDExhaustion(t *testing.T) {
 	})
 	if c.master.exited() {
 		t.Fatalf("master exited under descriptor exhaustion: %v", c.master.err)
+	}
+	// The HA port's accept loop meets the same exhaustion.
+	ha, err := net.DialTimeout("tcp", c.addr, 5*time.Second)
+	if err != nil {
+		t.Fatalf("dial the HA port: %v", err)
+	}
+	conns = append(conns, ha)
+	eventually(t, 20*time.Second, "the HA port to report descriptor exhaustion (or exit)", func() bool {
+		return strings.Contains(c.master.out.String(), `"listener": "HA port"`) || c.master.exited()
+	})
+	if c.master.exited() {
+		t.Fatalf("master exited under descriptor exhaustion on the HA port: %v", c.master.err)
 	}
 	for _, cn := range conns {
 		cn.Close()
