@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/hasidecar/hasidecar/plugins"
+	"github.com/hasidecar/hasidecar/sidecar/acceptloop"
 	"github.com/hasidecar/hasidecar/sidecar/ack"
 	"github.com/hasidecar/hasidecar/sidecar/haproto"
 	"github.com/hasidecar/hasidecar/tailer"
@@ -154,8 +155,9 @@ func (m *Master) Serve(ctx context.Context, ln net.Listener) error {
 		ln.Close()
 	})
 	defer wg.Wait()
+	acc := acceptloop.New(m.log, ln, "HA port") // survives EMFILE and its kin
 	for {
-		conn, err := ln.Accept()
+		conn, err := acc.Accept(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -163,6 +165,7 @@ func (m *Master) Serve(ctx context.Context, ln net.Listener) error {
 			if ne, ok := err.(net.Error); ok && ne.Timeout() {
 				continue
 			}
+			cancel() // ends the goroutines above: the deferred wg.Wait runs before the deferred cancel
 			return fmt.Errorf("accept on %s: %w", ln.Addr(), err)
 		}
 		mc, ok := m.register(conn)

@@ -36,6 +36,8 @@ type masterCmd struct {
 
 	ackSocket     string
 	ackMode       string
+	ackMaxConns   int
+	ackMaxWaits   int
 	ackPolicy     string
 	fallbehindMax string
 	policy        ack.Policy  // parsed --ack-policy
@@ -72,6 +74,8 @@ func (c *masterCmd) flags(stderr io.Writer) *flag.FlagSet {
 	fs.DurationVar(&c.tail.Rescan, "rescan", time.Second, "full directory listing interval under fsnotify")
 	fs.StringVar(&c.ackSocket, "ack-socket", "", "Unix socket path for synchronous-commit waits (off when empty)")
 	fs.StringVar(&c.ackMode, "ack-socket-mode", "0660", "file mode of the ack socket")
+	fs.IntVar(&c.ackMaxConns, "ack-max-conns", ack.DefaultMaxConns, "refuse ack-socket connections beyond this many (preamble status busy)")
+	fs.IntVar(&c.ackMaxWaits, "ack-max-waits", ack.DefaultMaxWaits, "answer ERROR 4 to WAITs beyond this many outstanding on all ack-socket connections")
 	fs.StringVar(&c.ackPolicy, "ack-policy", "any", "which slaves must acknowledge: any, all or quorum=N (reloadable)")
 	fs.StringVar(&c.fallbehindMax, "fallbehind-max", "256MiB", "answer NOT_AVAILABLE when the slaves are further behind than this (reloadable)")
 	c.meta.register(fs, "broker metadata directory (store/config) to mirror to slaves (off when empty)")
@@ -123,6 +127,9 @@ func (c *masterCmd) parse() error {
 		return usageError{fmt.Errorf("--ack-socket-mode %q: want an octal mode", c.ackMode)}
 	}
 	c.sockMode = os.FileMode(mode)
+	if c.ackMaxConns < 1 || c.ackMaxWaits < 1 {
+		return usageError{fmt.Errorf("--ack-max-conns %d, --ack-max-waits %d: both must be >= 1", c.ackMaxConns, c.ackMaxWaits)}
+	}
 	return nil
 }
 
@@ -164,6 +171,7 @@ func (c *masterCmd) services(log *zap.Logger, lvl zap.AtomicLevel, fs *flag.Flag
 	fns := []func(context.Context) error{p.tail.Run, func(ctx context.Context) error { return p.m.Serve(ctx, ln) }}
 	if c.ackSocket != "" {
 		srv := ack.NewServer(log.Named("ack_socket"), ack.ServerOptions{Path: c.ackSocket, Mode: c.sockMode,
+			MaxConns: c.ackMaxConns, MaxWaits: c.ackMaxWaits,
 			Observe: func(s ack.Status, d time.Duration) { p.sync.Observe(s.String(), d) }}, p.tracker, p.tail)
 		fns = append(fns, srv.Run)
 	}

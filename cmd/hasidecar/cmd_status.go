@@ -14,8 +14,8 @@ import (
 	"github.com/hasidecar/hasidecar/sidecar/ackclient"
 )
 
-// runStatus prints the master's end, policy, committed offset and each
-// slave's progress, as a table or (--json) as one JSON document.
+// runStatus prints the master's end, policy, committed offset, divergence
+// and each slave's progress, as a table or (--json) as one JSON document.
 func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("status", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -72,6 +72,7 @@ func printStatus(w io.Writer, s ack.Snapshot, now time.Time) error {
 	fmt.Fprintf(tw, "policy\t%s\n", s.Policy)
 	fmt.Fprintf(tw, "committed\t%d\n", s.Committed)
 	fmt.Fprintf(tw, "fallbehind max\t%d\n", s.FallbehindMax)
+	fmt.Fprintf(tw, "divergence\t%s\n", divergenceLine(s.Divergence, now))
 	fmt.Fprintf(tw, "slaves\t%d\n\n", len(s.Slaves))
 	if len(s.Slaves) > 0 {
 		fmt.Fprintln(tw, "ID\tADDR\tSENT\tACKED\tLAG BYTES\tCONNECTED SINCE")
@@ -82,6 +83,16 @@ func printStatus(w io.Writer, s ack.Snapshot, now time.Time) error {
 		}
 	}
 	return tw.Flush()
+}
+
+// divergenceLine says whether the master's data diverged from what the
+// slaves were sent, and since when.
+func divergenceLine(d ack.Divergence, now time.Time) string {
+	if !d.Active {
+		return "none"
+	}
+	return fmt.Sprintf("ACTIVE: the master's data above offset %d was rewritten, since %s (%s): %s; waits above it are NOT_AVAILABLE",
+		d.At, d.Since.Format(time.RFC3339), now.Sub(d.Since).Truncate(time.Second), d.Reason)
 }
 
 // maxAcked is the highest offset any slave acknowledged (RocketMQ 4.x's

@@ -30,7 +30,8 @@ func (e waitExit) Unwrap() error { return e.err }
 func (e waitExit) ExitCode() int { return e.code }
 
 // runWait asks the master's ack socket whether an offset is replicated:
-// exit 0 OK, 2 timeout, 3 not available, 1 other errors, 64 usage.
+// exit 0 OK, 2 timeout (the master's TIMEOUT answer), 3 not available, 1
+// other errors (no answer from the master included), 64 usage.
 func runWait(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("wait", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -48,14 +49,20 @@ func runWait(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	case *timeout <= 0:
 		return usageError{errors.New("wait: --timeout must be > 0")}
 	}
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	dctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	cl, err := ackclient.Dial(ctx, *socket)
+	cl, err := ackclient.Dial(dctx, *socket)
 	if err != nil {
 		return waitExit{waitCodeError, err}
 	}
 	defer cl.Close()
-	res, err := cl.Wait(ctx, *offset)
+	// The master answers TIMEOUT itself at --timeout, with the committed
+	// offset; the client waits a margin longer for that answer and never
+	// makes one up (no answer is an error, exit 1).
+	res, err := cl.WaitTimeout(ctx, *offset, *timeout)
+	if errors.Is(err, ackclient.ErrNoAnswer) {
+		return waitExit{waitCodeError, fmt.Errorf("the master did not answer: %w", err)}
+	}
 	if err != nil {
 		return waitExit{waitCodeError, err}
 	}

@@ -110,3 +110,70 @@ func TestRunStatus(t *testing.T) {
 		t.Errorf("no --socket: exit %d, want 64", code)
 	}
 }
+
+// A master that never answers: `wait` says so and exits 1 once the
+// timeout and the answer margin have passed, instead of claiming TIMEOUT.
+func TestRunWaitNoAnswer(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "mute.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	t.Cleanup(func() { ln.Close(); <-done })
+	go func() {
+		defer close(done)
+		s, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer s.Close()
+		if _, err := io.ReadFull(s, make([]byte, ack.PreambleLen)); err == nil {
+			s.Write(ack.AppendPreamble(nil, ack.Version, ack.PreambleOK))
+			io.Copy(io.Discard, s) // reads the WAIT, never answers; ends when the client closes
+		}
+	}()
+	var out, errb bytes.Buffer
+	err = runWait(t.Context(), []string{"--socket", sock, "--offset", "10", "--timeout", "50ms"}, &out, &errb)
+	if code := exitCode(err, io.Discard); code != 1 || !strings.Contains(err.Error(), "did not answer") {
+		t.Fatalf("exit %d, error %v; want 1 and 'did not answer'", code, err)
+	}
+}
+
+func TestRunStatusDivergence(t *testing.T) {
+	tr, sock := ackCmdServer(t, "any")
+	var out bytes.Buffer
+	if err := runStatus(t.Context(), []string{"--socket", sock}, &out, &out); err != nil || !strings.Contains(out.String(), "divergence      none") {
+		t.Fatalf("no divergence: %v\n%s", err, out.String())
+	}
+	tr.AddSlave("s", "127.0.0.1:1")
+	tr.Sent("s", 9000)
+	tr.Diverge(4096, "writer truncated its log")
+	out.Reset()
+	if err := runStatus(t.Context(), []string{"--socket", sock}, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"ACTIVE", "above offset 4096", "writer truncated its log"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, out.String())
+		}
+	}
+	out.Reset()
+	if err := runStatus(t.Context(), []string{"--socket", sock, "--json"}, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Divergence struct {
+			Active bool      `json:"active"`
+			At     int64     `json:"at"`
+			Reason string    `json:"reason"`
+			Since  time.Time `json:"since"`
+		} `json:"divergence"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
+		t.Fatalf("%v: %s", err, out.String())
+	}
+	if d := doc.Divergence; !d.Active || d.At != 4096 || d.Reason != "writer truncated its log" || time.Since(d.Since) > time.Minute {
+		t.Fatalf("json divergence %+v", d)
+	}
+}

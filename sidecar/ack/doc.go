@@ -21,6 +21,31 @@
 // outlives its timeout. Waiters are woken in offset order; an acknowledgement
 // costs O(k log n) for the k waiters it satisfies.
 //
+// # Resources
+//
+// An outstanding WAIT is a small entry (about 100 bytes) in the tracker's
+// heaps, not a goroutine: a connection has one reader and one writer
+// goroutine whatever it has outstanding, and one timer in the tracker,
+// armed for the earliest deadline, answers TIMEOUTs. Caps, each answered
+// on the wire rather than by a crash: MaxConns open connections (master
+// flag --ack-max-conns, default 1024; one more gets the preamble status 3
+// and is closed), MaxWaits outstanding WAITs across all connections
+// (--ack-max-waits, default 65536) and 65536 on one connection (one more:
+// ERROR code 4). A connection whose client sends without reading stops
+// being read once 256 KiB of answers wait for it. A closed connection's
+// waits are dropped at once, and emptied heaps give their memory back.
+//
+// Divergence. When the master's data above an offset is rewritten (the
+// writer truncated and rewrote its log), acknowledgements above it say
+// nothing about the current bytes. Tracker.Diverge(at, reason) taints
+// every slave that was sent more than at (its acked offset is capped at
+// at, its later acks ignored until it is removed: the master disconnects
+// it), answers every outstanding wait above at NOT_AVAILABLE at once, and,
+// until Tracker.Converged, answers new waits above at NOT_AVAILABLE at
+// once ("the master's data above offset N was rewritten (diverged): "
+// and the reason), even where the committed offset covers them. Waits at
+// or below at behave as usual. STATUS carries the state (QUERY_EXT).
+//
 // What OK promises: the bytes below offset were acknowledged by the slaves
 // the policy counts, on connections open at that moment. With the slave's
 // --ack-after write they are in the slave's files (page cache: they survive
@@ -41,9 +66,12 @@
 //	status  uint16   0
 //
 // The server answers with 8 bytes of the same shape: its magic, its version
-// and a status: 0 OK, 1 unsupported version, 2 bad magic. On a non-zero
-// status the server closes the connection. A client that sends no preamble
-// within 5 s is disconnected.
+// and a status: 0 OK, 1 unsupported version, 2 bad magic, 3 busy (the
+// server has as many connections open as it allows; try again later). On
+// a non-zero status the server closes the connection. A client that sends
+// no preamble within 5 s is disconnected. A busy server may send status 3
+// before reading the client's preamble, or, when it is refusing many
+// connections at once, close without a word.
 //
 // Frames. After the preamble both directions carry frames:
 //
@@ -62,6 +90,7 @@
 //	0x01 WAIT     offset int64, timeout_ms uint32               -> OK | TIMEOUT | NOT_AVAILABLE
 //	0x02 QUERY    (no payload)                                   -> STATUS
 //	0x03 WRITTEN  offset int64  "the writer has written up to offset"; no answer unless ERROR
+//	0x04 QUERY_EXT (no payload)                                  -> STATUS with the trailer
 //
 // offset must be in 0..2^62; anything else is ERROR(code 1). A WAIT also
 // acts as WRITTEN(offset). timeout_ms 0 answers at once (OK or TIMEOUT); a
@@ -79,10 +108,26 @@
 //	                      sent int64, acked int64, connected_unix_ms int64
 //	0xFF ERROR          code uint16, reason_len uint16, reason [reason_len]byte
 //
+// The STATUS answer to QUERY_EXT (and only to it) ends with a trailer after
+// the slaves:
+//
+//	trailer_len uint16   bytes of the trailer after this field
+//	diverged    uint8    1 while the tracker is diverged, else 0
+//	at          int64    the divergence offset (0 when not diverged)
+//	since_unix_ms int64  when it diverged (0 when not diverged)
+//	reason_len  uint16, reason [reason_len]byte
+//
+// A decoder reads the fields it knows and skips the rest of trailer_len, so
+// later versions may append fields. QUERY's STATUS has no trailer, so
+// clients that predate it, which reject bytes after the slaves, keep
+// working; a server that predates QUERY_EXT answers it ERROR code 2, and a
+// client then asks QUERY (package ackclient does).
+//
 // ERROR codes: 1 bad request (bad offset or payload size; connection kept),
 // 2 unknown request type (connection kept: the length says what to skip),
-// 3 bad frame length (connection closed), 4 more than 65536 requests in
-// flight on the connection (connection kept). Response frames are at most
+// 3 bad frame length (connection closed), 4 too many in flight: more than
+// 65536 outstanding WAITs on the connection or more than the server's
+// MaxWaits on all connections (connection kept; the WAIT is not queued). Response frames are at most
 // 1 MiB. A client closing its connection abandons its outstanding waits.
 //
 // Example: WAIT id 7 for offset 4096 with a 5 s timeout is the 21 bytes

@@ -40,6 +40,8 @@ func FuzzDecodeRequest(f *testing.F) {
 				again = AppendWait(nil, req.ID, req.Offset, req.Timeout)
 			case TypeQuery:
 				again = AppendQuery(nil, req.ID)
+			case TypeQueryExt:
+				again = AppendQueryExt(nil, req.ID)
 			case TypeWritten:
 				again = AppendWritten(nil, req.ID, req.Offset)
 			}
@@ -57,6 +59,8 @@ func FuzzDecodeResponse(f *testing.F) {
 	f.Add(AppendSnapshot(nil, 4, Snapshot{MasterEnd: 9, Policy: Policy{Kind: Quorum, N: 2},
 		Slaves: []SlaveState{{ID: "a", Addr: "b", ConnectedAt: time.UnixMilli(5)}}})[4:])
 	f.Add([]byte{0x84, 0, 0, 0, 1, 0xff, 0xff})
+	f.Add(AppendSnapshotExt(nil, 5, Snapshot{Policy: Policy{Kind: Any}, Divergence: Divergence{Active: true, At: 7,
+		Reason: "rewritten", Since: time.UnixMilli(9)}})[4:])
 	f.Fuzz(func(t *testing.T, b []byte) {
 		resp, err := DecodeResponse(b)
 		if err != nil {

@@ -47,7 +47,7 @@ func DecodeRequest(b []byte) (Request, error) {
 	if len(p) != n {
 		return bad(CodeBadRequest, "request type 0x%02x with %d payload bytes, want %d", r.Type, len(p), n)
 	}
-	if r.Type == TypeQuery {
+	if r.Type == TypeQuery || r.Type == TypeQueryExt {
 		return r, nil
 	}
 	r.Offset = int64(binary.BigEndian.Uint64(p))
@@ -65,7 +65,7 @@ func payloadLen(typ uint8) int {
 	switch typ {
 	case TypeWait:
 		return 12
-	case TypeQuery:
+	case TypeQuery, TypeQueryExt:
 		return 0
 	case TypeWritten:
 		return 8

@@ -51,6 +51,31 @@ func AppendError(dst []byte, id uint32, code ErrorCode, reason string) []byte {
 // and 255-byte ids/addresses the wire truncates.
 func AppendSnapshot(dst []byte, id uint32, s Snapshot) []byte {
 	dst, at := startFrame(dst, TypeStatus, id)
+	dst = appendStatusBody(dst, s)
+	return endFrame(dst, at)
+}
+
+// AppendSnapshotExt appends the STATUS answer to a QUERY_EXT: the STATUS
+// of a QUERY followed by the trailer (doc.go).
+func AppendSnapshotExt(dst []byte, id uint32, s Snapshot) []byte {
+	dst, at := startFrame(dst, TypeStatus, id)
+	dst = appendStatusBody(dst, s)
+	lenAt := len(dst)
+	dst = append(dst, 0, 0) // trailer_len, filled below
+	active := uint8(0)
+	since := int64(0)
+	if d := s.Divergence; d.Active {
+		active, since = 1, d.Since.UnixMilli()
+	}
+	dst = append(dst, active)
+	dst = binary.BigEndian.AppendUint64(dst, uint64(s.Divergence.At))
+	dst = binary.BigEndian.AppendUint64(dst, uint64(since))
+	dst = appendString16(dst, s.Divergence.Reason, maxReason)
+	binary.BigEndian.PutUint16(dst[lenAt:], uint16(len(dst)-lenAt-2))
+	return endFrame(dst, at)
+}
+
+func appendStatusBody(dst []byte, s Snapshot) []byte {
 	for _, v := range []int64{s.MasterEnd, s.Committed, s.FallbehindMax} {
 		dst = binary.BigEndian.AppendUint64(dst, uint64(v))
 	}
@@ -66,7 +91,7 @@ func AppendSnapshot(dst []byte, id uint32, s Snapshot) []byte {
 		dst = binary.BigEndian.AppendUint64(dst, uint64(sl.Acked))
 		dst = binary.BigEndian.AppendUint64(dst, uint64(sl.ConnectedAt.UnixMilli()))
 	}
-	return endFrame(dst, at)
+	return dst
 }
 
 // DecodeResponse decodes a response frame's body (type, id, payload).
@@ -133,5 +158,26 @@ func (d *decoder) snapshot() Snapshot {
 		sl.ConnectedAt = time.UnixMilli(d.i64())
 		s.Slaves = append(s.Slaves, sl)
 	}
+	if len(d.b) > 0 && d.err == nil { // the trailer of an answer to QUERY_EXT
+		s.Divergence = d.trailer()
+	}
 	return s
+}
+
+// trailer reads the STATUS trailer. Bytes past the fields known here are
+// a later version's and are skipped: trailer_len says how many there are.
+func (d *decoder) trailer() Divergence {
+	t := decoder{b: d.take(int(d.u16()))}
+	var v Divergence
+	v.Active = t.u8() == 1
+	v.At = t.i64()
+	since := t.i64()
+	v.Reason = t.str16()
+	if v.Active {
+		v.Since = time.UnixMilli(since)
+	}
+	if t.err != nil && d.err == nil {
+		d.err = t.err
+	}
+	return v
 }

@@ -58,4 +58,7 @@ type Snapshot struct {
 	FallbehindMax int64        `json:"fallbehind_max"`
 	Committed     int64        `json:"committed"`
 	Slaves        []SlaveState `json:"slaves"`
+	// Divergence is the zero value unless the tracker is diverged. Over
+	// the wire it needs QUERY_EXT (doc.go); a QUERY's STATUS lacks it.
+	Divergence Divergence `json:"divergence"`
 }

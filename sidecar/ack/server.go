@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"sync"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/hasidecar/hasidecar/sidecar/acceptloop"
 )
 
 // Hinter is the tailer: "data up to off is written by the writer", so it
@@ -26,9 +29,27 @@ type ServerOptions struct {
 	// MaxTimeout clamps each WAIT's timeout; 0 means one minute.
 	MaxTimeout time.Duration
 	// Observe, if set, is told each WAIT's result and how long it took
-	// (for the sync-commit metrics).
+	// (for the sync-commit metrics). It may be called with the tracker's
+	// lock held: it must be quick and must not call the tracker.
 	Observe func(status Status, took time.Duration)
+	// MaxConns caps open connections; one more is answered the preamble
+	// status PreambleBusy and closed. 0 means DefaultMaxConns.
+	MaxConns int
+	// MaxWaits caps outstanding WAITs across all connections; one more is
+	// answered ERROR(CodeBusy). 0 means DefaultMaxWaits.
+	MaxWaits int
 }
+
+// Defaults of ServerOptions' caps.
+const (
+	DefaultMaxConns = 1024
+	DefaultMaxWaits = 1 << 16
+	// maxRefusing bounds the goroutines answering refused connections;
+	// past it a refused connection is closed without a word.
+	maxRefusing = 16
+	// refuseTimeout bounds one refusal's exchange of preambles.
+	refuseTimeout = time.Second
+)
 
 // Server serves the ack protocol (doc.go) on a Unix socket.
 type Server struct {
@@ -37,10 +58,12 @@ type Server struct {
 	tr   *Tracker
 	h    Hinter
 
-	mu     sync.Mutex
-	conns  map[net.Conn]struct{}
-	nextID uint64
-	wg     sync.WaitGroup // one per connection goroutine
+	mu       sync.Mutex
+	conns    map[net.Conn]struct{}
+	nextID   uint64
+	refusing int            // refusal goroutines running
+	refusals refusalLog     // guarded by mu
+	wg       sync.WaitGroup // one per connection or refusal goroutine
 }
 
 // NewServer returns a server answering from tr and hinting h (may be nil).
@@ -53,6 +76,12 @@ func NewServer(log *zap.Logger, opts ServerOptions, tr *Tracker, h Hinter) *Serv
 	}
 	if opts.MaxTimeout <= 0 {
 		opts.MaxTimeout = time.Minute
+	}
+	if opts.MaxConns <= 0 {
+		opts.MaxConns = DefaultMaxConns
+	}
+	if opts.MaxWaits <= 0 {
+		opts.MaxWaits = DefaultMaxWaits
 	}
 	return &Server{log: log, opts: opts, tr: tr, h: h, conns: make(map[net.Conn]struct{})}
 }
@@ -79,26 +108,62 @@ func (s *Server) Run(ctx context.Context) error {
 }
 
 func (s *Server) acceptLoop(ctx context.Context, ln *net.UnixListener) error {
+	acc := acceptloop.New(s.log, ln, "ack socket") // survives EMFILE and its kin
 	for {
-		c, err := ln.Accept()
+		c, err := acc.Accept(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
 			return fmt.Errorf("accept %s: %w", s.opts.Path, err)
 		}
-		s.mu.Lock()
-		s.conns[c] = struct{}{}
-		s.nextID++
-		id := s.nextID
-		s.mu.Unlock()
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			defer s.forget(c)
-			newServerConn(s, c, id).serve(ctx)
-		}()
+		s.admit(ctx, c)
 	}
+}
+
+// admit serves c, or refuses it when MaxConns connections are open.
+func (s *Server) admit(ctx context.Context, c net.Conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.conns) >= s.opts.MaxConns {
+		s.refuseLocked(c)
+		return
+	}
+	s.conns[c] = struct{}{}
+	s.nextID++
+	id := s.nextID
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer s.forget(c)
+		newServerConn(s, c, id).serve(ctx)
+	}()
+}
+
+// refuseLocked tells a connection over the cap why it is closed: the
+// PreambleBusy status, then the close. A bounded number of goroutines do
+// this, each for at most refuseTimeout; beyond that the connection is
+// closed at once. Either way one log line at most every refusalLogEvery.
+func (s *Server) refuseLocked(c net.Conn) {
+	s.refusals.note(s.log, s.opts.MaxConns)
+	if s.refusing >= maxRefusing {
+		c.Close()
+		return
+	}
+	s.refusing++
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer func() { s.mu.Lock(); s.refusing--; s.mu.Unlock() }()
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(refuseTimeout))
+		// Answer first, then read the client's preamble, so it is not left
+		// unread: closing with unread data could reset the connection
+		// before the client reads the answer.
+		if _, err := c.Write(AppendPreamble(nil, Version, PreambleBusy)); err == nil {
+			io.ReadFull(c, make([]byte, PreambleLen))
+		}
+	}()
 }
 
 func (s *Server) forget(c net.Conn) {

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -18,35 +16,52 @@ const (
 	// preambleTimeout bounds how long a silent client holds a connection
 	// before sending its preamble.
 	preambleTimeout = 5 * time.Second
-	// maxInflight bounds one connection's outstanding WAITs and QUERYs.
+	// maxInflight bounds one connection's outstanding WAITs.
 	maxInflight = 1 << 16
+	// closeGrace bounds the writes still owed to a client whose requests
+	// ended (a bad frame's ERROR), so one that stopped reading cannot pin
+	// the connection.
+	closeGrace = 5 * time.Second
+	// busyLogEvery spaces the "too many in flight" lines of one connection.
+	busyLogEvery = 10 * time.Second
 )
 
-// serverConn is one client connection: a reader (serve), one goroutine per
-// outstanding WAIT, and one writer that batches whatever answers are ready
-// into a single write. serve owns them all and returns after they end.
+// serverConn is one client connection: a reader (serve) and one writer.
+// Outstanding WAITs are heap entries in the tracker, owned by own; their
+// answers land in out, which the writer drains. serve owns both
+// goroutines and returns after they end.
 type serverConn struct {
-	s        *Server
-	c        net.Conn
-	log      *zap.Logger
-	out      chan []byte
-	inflight atomic.Int64
-	clamped  atomic.Bool
-	waits    sync.WaitGroup
+	s   *Server
+	c   net.Conn
+	log *zap.Logger
+	out *outQueue
+	own waitOwner // guarded by the tracker's lock
+
+	// reader-only state
+	clamped    bool
+	busy       int // refused requests not logged yet
+	busyLogged time.Time
 }
 
 func newServerConn(s *Server, c net.Conn, id uint64) *serverConn {
-	return &serverConn{s: s, c: c, log: s.log.With(zap.Uint64("conn", id)), out: make(chan []byte, 256)}
+	sc := &serverConn{s: s, c: c, log: s.log.With(zap.Uint64("conn", id)), out: newOutQueue()}
+	sc.own.answer = sc.answer
+	return sc
+}
+
+// answer is the tracker handing over a parked WAIT's result (its lock held).
+func (sc *serverConn) answer(w *waiter, r Result) {
+	sc.observe(r.Status, w.start)
+	sc.out.pushResult(w.id, r)
 }
 
 func (sc *serverConn) serve(ctx context.Context) {
-	ctx, cancel := context.WithCancel(ctx)
 	writerDone := make(chan struct{})
 	go func() { defer close(writerDone); sc.writeLoop() }()
 	err := sc.readLoop(ctx)
-	cancel() // abandons this connection's waits
-	sc.waits.Wait()
-	close(sc.out)
+	sc.s.tr.cancelOwner(&sc.own) // abandons this connection's waits: no answer comes after
+	sc.c.SetWriteDeadline(time.Now().Add(closeGrace))
+	sc.out.close()
 	<-writerDone
 	switch {
 	case err == nil, errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
@@ -64,9 +79,10 @@ func (sc *serverConn) readLoop(ctx context.Context) error {
 	}
 	buf := make([]byte, MaxRequest)
 	for {
+		sc.out.waitSpace(ctx.Done())
 		body, err := ReadFrame(r, buf, MaxRequest)
 		if errors.Is(err, ErrBadFrame) {
-			sc.send(ctx, AppendError(nil, 0, CodeFrame, err.Error()))
+			sc.sendError(0, CodeFrame, err.Error())
 			return err
 		}
 		if err != nil {
@@ -75,10 +91,10 @@ func (sc *serverConn) readLoop(ctx context.Context) error {
 		req, err := DecodeRequest(body)
 		if rerr := (*RequestError)(nil); errors.As(err, &rerr) {
 			sc.log.Warn("bad ack request", zap.Uint32("id", rerr.ID), zap.String("reason", rerr.Reason))
-			sc.send(ctx, AppendError(nil, rerr.ID, rerr.Code, rerr.Reason))
+			sc.sendError(rerr.ID, rerr.Code, rerr.Reason)
 			continue
 		}
-		sc.dispatch(ctx, req)
+		sc.dispatch(req)
 	}
 }
 
@@ -103,37 +119,58 @@ func (sc *serverConn) handshake(r *bufio.Reader) error {
 	return err
 }
 
-func (sc *serverConn) dispatch(ctx context.Context, req Request) {
-	if req.Type == TypeWritten {
+func (sc *serverConn) dispatch(req Request) {
+	switch req.Type {
+	case TypeWritten:
 		sc.hint(req.Offset)
-		return
+	case TypeQuery:
+		snap := sc.s.tr.Snapshot()
+		sc.out.push(func(b []byte) []byte { return AppendSnapshot(b, req.ID, snap) })
+	case TypeQueryExt:
+		snap := sc.s.tr.Snapshot()
+		sc.out.push(func(b []byte) []byte { return AppendSnapshotExt(b, req.ID, snap) })
+	case TypeWait:
+		sc.wait(req)
 	}
-	if sc.inflight.Add(1) > maxInflight {
-		sc.inflight.Add(-1)
-		sc.log.Warn("too many ack requests in flight", zap.Uint32("id", req.ID))
-		sc.send(ctx, AppendError(nil, req.ID, CodeBusy, "too many requests in flight"))
-		return
-	}
-	if req.Type == TypeQuery {
-		sc.send(ctx, AppendSnapshot(nil, req.ID, sc.s.tr.Snapshot()))
-		sc.inflight.Add(-1)
-		return
-	}
+}
+
+// wait answers a WAIT at once or parks it in the tracker; over a cap it
+// answers ERROR(CodeBusy).
+func (sc *serverConn) wait(req Request) {
 	sc.hint(req.Offset)
-	d := sc.clamp(req.Timeout)
-	sc.waits.Add(1)
-	go func() {
-		defer sc.waits.Done()
-		defer sc.inflight.Add(-1)
-		t0 := time.Now()
-		wctx, cancel := context.WithTimeout(ctx, d)
-		res := sc.s.tr.Wait(wctx, req.Offset)
-		cancel()
-		if obs := sc.s.opts.Observe; obs != nil {
-			obs(res.Status, time.Since(t0))
-		}
-		sc.send(ctx, AppendResult(nil, req.ID, res))
-	}()
+	tr := sc.s.tr
+	w := &waiter{off: req.Offset, id: req.ID, owner: &sc.own,
+		deadline: tr.clock() + int64(sc.clamp(req.Timeout))}
+	r, how := tr.submit(w, sc.s.opts.MaxWaits, maxInflight)
+	switch how {
+	case answered:
+		sc.observe(r.Status, w.start)
+		sc.out.pushResult(req.ID, r)
+	case fullOwner:
+		sc.refuse(req.ID, fmt.Sprintf("too many requests in flight: %d outstanding WAITs on this connection", maxInflight))
+	case fullTotal:
+		sc.refuse(req.ID, fmt.Sprintf("too many requests in flight: %d outstanding WAITs on the server (--ack-max-waits)", sc.s.opts.MaxWaits))
+	}
+}
+
+// refuse answers ERROR(CodeBusy), logging at most every busyLogEvery.
+func (sc *serverConn) refuse(id uint32, reason string) {
+	sc.busy++
+	if now := time.Now(); now.Sub(sc.busyLogged) >= busyLogEvery {
+		sc.log.Warn("ack wait refused: "+reason, zap.Uint32("id", id), zap.Int("refused_since_last_log", sc.busy))
+		sc.busy, sc.busyLogged = 0, now
+	}
+	sc.sendError(id, CodeBusy, reason)
+}
+
+func (sc *serverConn) sendError(id uint32, code ErrorCode, reason string) {
+	sc.out.push(func(b []byte) []byte { return AppendError(b, id, code, reason) })
+}
+
+func (sc *serverConn) observe(st Status, start int64) {
+	if obs := sc.s.opts.Observe; obs != nil {
+		obs(st, time.Duration(sc.s.tr.clock()-start))
+	}
 }
 
 func (sc *serverConn) hint(off int64) {
@@ -147,46 +184,39 @@ func (sc *serverConn) clamp(d time.Duration) time.Duration {
 	if d <= sc.s.opts.MaxTimeout {
 		return d
 	}
-	if !sc.clamped.Swap(true) {
+	if !sc.clamped {
+		sc.clamped = true
 		sc.log.Warn("ack wait timeout clamped", zap.Duration("timeout", d),
 			zap.Duration("max_timeout", sc.s.opts.MaxTimeout))
 	}
 	return sc.s.opts.MaxTimeout
 }
 
-// send queues a response unless the connection is going away.
-func (sc *serverConn) send(ctx context.Context, b []byte) {
-	select {
-	case sc.out <- b:
-	case <-ctx.Done():
-	}
-}
-
-// writeLoop writes queued responses, coalescing those already waiting
-// (a group commit wakes many waiters at once) into one write.
+// writeLoop writes whatever answers are queued in one write per wake-up,
+// until the queue is closed and drained. After a failed write it closes
+// the connection (which ends the reader) and keeps discarding.
 func (sc *serverConn) writeLoop() {
-	var buf []byte
-	var failed bool
-	for b := range sc.out {
-		buf = append(buf[:0], b...)
-	more:
-		for len(buf) < 64<<10 {
-			select {
-			case b2, ok := <-sc.out:
-				if !ok {
-					break more
-				}
-				buf = append(buf, b2...)
-			default:
-				break more
+	var spare []byte
+	failed := false
+	for {
+		b, done := sc.out.take(spare)
+		if done {
+			return
+		}
+		if b == nil {
+			<-sc.out.wake
+			continue
+		}
+		if !failed {
+			if _, err := sc.c.Write(b); err != nil {
+				failed = true
+				sc.c.Close()
 			}
 		}
-		if failed {
-			continue // keep draining so senders never block
+		signal(sc.out.space)
+		if cap(b) > outKeep {
+			b = nil // a burst's buffer is not kept for good
 		}
-		if _, err := sc.c.Write(buf); err != nil {
-			failed = true
-			sc.c.Close() // wakes the reader
-		}
+		spare = b
 	}
 }

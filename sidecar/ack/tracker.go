@@ -1,7 +1,6 @@
 package ack
 
 import (
-	"container/heap"
 	"fmt"
 	"slices"
 	"sync"
@@ -15,13 +14,19 @@ import (
 // It is safe for concurrent use.
 //
 // Waiters sit in a min-heap by offset. An acknowledgement that moves the
-// committed offset pops only the k waiters it satisfies: O(k log n).
+// committed offset pops only the k waiters it satisfies: O(k log n). A
+// waiter is a small heap entry, not a goroutine: its answer goes to its
+// owner (a connection's output queue), and one timer, armed for the
+// earliest deadline of a second heap, answers TIMEOUT.
 //
 // When a slave disconnects, outstanding waiters keep waiting until their own
 // deadline (the slave may come back, or the remaining slaves may satisfy the
 // policy); new waits get NOT_AVAILABLE while too few slaves are connected.
 // Under All, "all" means all slaves connected now, so a slow slave leaving
 // can move the committed offset forward.
+//
+// Diverge and Converged bracket a rewrite of the master's data (doc.go,
+// Divergence).
 type Tracker struct {
 	log *zap.Logger
 
@@ -31,9 +36,15 @@ type Tracker struct {
 	masterEnd     int64
 	committed     int64 // -1 when fewer slaves than the policy needs
 	slaves        map[string]*SlaveState
-	waiters       waiterHeap
-	scratch       []int64 // reused by recompute, guarded by mu
+	tainted       map[string]bool // slaves sent diverged data: acks ignored
+	div           Divergence
+	waiters       offsetHeap
+	deadlines     deadlineHeap // the waiters with a deadline
+	timer         *time.Timer  // fires expire at deadlines[0]; nil until needed
+	timerAt       int64        // the deadline timer is armed for, 0: none
+	scratch       []int64      // reused by recompute, guarded by mu
 	now           func() time.Time
+	base          time.Time // clock's origin
 }
 
 // NewTracker returns a tracker with policy p. fallbehindMax <= 0 turns the
@@ -43,7 +54,7 @@ func NewTracker(log *zap.Logger, p Policy, fallbehindMax int64) *Tracker {
 		log = zap.NewNop()
 	}
 	return &Tracker{log: log, policy: p, fallbehindMax: fallbehindMax, committed: -1,
-		slaves: make(map[string]*SlaveState), now: time.Now}
+		slaves: make(map[string]*SlaveState), tainted: make(map[string]bool), now: time.Now, base: time.Now()}
 }
 
 // SetPolicy replaces the policy (SIGHUP reload) and re-evaluates waiters.
@@ -66,6 +77,7 @@ func (t *Tracker) AddSlave(id, addr string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.slaves[id] = &SlaveState{ID: id, Addr: addr, ConnectedAt: t.now()}
+	delete(t.tainted, id) // a new connection under an old id starts clean
 	t.recomputeLocked()
 }
 
@@ -75,6 +87,7 @@ func (t *Tracker) RemoveSlave(id string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	delete(t.slaves, id)
+	delete(t.tainted, id)
 	t.recomputeLocked()
 }
 
@@ -88,12 +101,13 @@ func (t *Tracker) Sent(id string, off int64) {
 }
 
 // Ack records a slave's acknowledgement. A decrease is ignored: an ack is
-// monotonic per connection, and a reconnect is a new AddSlave.
+// monotonic per connection, and a reconnect is a new AddSlave. So is every
+// ack of a slave tainted by Diverge.
 func (t *Tracker) Ack(id string, off int64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	s, ok := t.slaves[id]
-	if !ok || off <= s.Acked {
+	if !ok || off <= s.Acked || t.tainted[id] {
 		return
 	}
 	s.Acked = off
@@ -113,9 +127,9 @@ func (t *Tracker) SetMasterEnd(off int64) {
 func (t *Tracker) recomputeLocked() {
 	t.committed = t.committedLocked()
 	for len(t.waiters) > 0 && t.waiters[0].off <= t.committed {
-		w := heap.Pop(&t.waiters).(*waiter)
-		w.done <- Result{Status: OK, Acked: t.committed}
+		t.answerLocked(t.waiters[0], Result{Status: OK, Acked: t.committed})
 	}
+	t.rearmLocked()
 }
 
 // committedLocked is max of the acks for Any, min for All, the N-th highest
@@ -141,8 +155,11 @@ func (t *Tracker) committedLocked() int64 {
 	return -1
 }
 
-// unavailableLocked returns why a new wait cannot be served, or "".
-func (t *Tracker) unavailableLocked() string {
+// unavailableLocked returns why a new wait for off cannot be served, or "".
+func (t *Tracker) unavailableLocked(off int64) string {
+	if t.div.Active && off > t.div.At {
+		return t.divergedReasonLocked()
+	}
 	if n, need := len(t.slaves), t.policy.need(); n < need {
 		return fmt.Sprintf("policy %s needs %d connected slave(s), %d connected", t.policy, need, n)
 	}

@@ -194,3 +194,48 @@ func TestTenThousandWaiters(t *testing.T) {
 		}
 	}
 }
+
+// A closing connection takes its waits back at once, and the emptied heaps
+// give their arrays back: memory does not stay at the burst's peak.
+func TestCancelOwnerReleasesMemory(t *testing.T) {
+	tr := newTestTracker(t, "any", 0)
+	tr.AddSlave("a", "x")
+	answers := 0
+	own := &waitOwner{answer: func(*waiter, Result) { answers++ }}
+	other := &waitOwner{answer: func(*waiter, Result) { answers++ }}
+	for i := range 10000 {
+		tr.submit(&waiter{off: 1000 + int64(i), deadline: tr.clock() + int64(time.Hour), owner: own}, 0, 0)
+	}
+	tr.submit(&waiter{off: 5000, deadline: tr.clock() + int64(time.Hour), owner: other}, 0, 0)
+	tr.cancelOwner(own)
+	if answers != 0 || tr.Waiting() != 1 || own.n != 0 || own.head != nil {
+		t.Fatalf("after cancel: %d answers, %d waiting, owner %d", answers, tr.Waiting(), own.n)
+	}
+	tr.Ack("a", 5000)
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	if answers != 1 || cap(tr.waiters) != 0 || cap(tr.deadlines) != 0 || tr.timerAt != 0 {
+		t.Fatalf("after the last answer: %d answers, heap caps %d/%d, timer at %d",
+			answers, cap(tr.waiters), cap(tr.deadlines), tr.timerAt)
+	}
+}
+
+// Submit's caps: the tracker-wide one and the owner's.
+func TestSubmitCaps(t *testing.T) {
+	tr := newTestTracker(t, "any", 0)
+	tr.AddSlave("a", "x")
+	a := &waitOwner{answer: func(*waiter, Result) {}}
+	b := &waitOwner{answer: func(*waiter, Result) {}}
+	w := func(o *waitOwner) *waiter { return &waiter{off: 10, deadline: noDeadline, owner: o} }
+	for _, c := range []struct {
+		o    *waitOwner
+		want submitted
+	}{{a, parked}, {a, parked}, {a, fullOwner}, {b, parked}, {b, fullTotal}} {
+		if _, got := tr.submit(w(c.o), 3, 2); got != c.want {
+			t.Fatalf("submit: %d, want %d", got, c.want)
+		}
+	}
+	if r, got := tr.submit(&waiter{off: 0, owner: b}, 3, 2); got != answered || r.Status != OK {
+		t.Fatalf("committed offset past the caps: %v %+v", got, r)
+	}
+}

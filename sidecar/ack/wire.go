@@ -29,6 +29,7 @@ const (
 	TypeWait         uint8 = 0x01
 	TypeQuery        uint8 = 0x02
 	TypeWritten      uint8 = 0x03
+	TypeQueryExt     uint8 = 0x04 // QUERY whose STATUS carries the trailer
 	TypeOK           uint8 = 0x81
 	TypeTimeout      uint8 = 0x82
 	TypeNotAvailable uint8 = 0x83
@@ -41,6 +42,7 @@ const (
 	PreambleOK         uint16 = 0
 	PreambleBadVersion uint16 = 1
 	PreambleBadMagic   uint16 = 2
+	PreambleBusy       uint16 = 3 // too many connections; try again later
 )
 
 // ErrorCode classifies an ERROR response.
@@ -137,6 +139,13 @@ func AppendWait(dst []byte, id uint32, off int64, timeout time.Duration) []byte 
 // AppendQuery appends a QUERY request.
 func AppendQuery(dst []byte, id uint32) []byte {
 	dst, at := startFrame(dst, TypeQuery, id)
+	return endFrame(dst, at)
+}
+
+// AppendQueryExt appends a QUERY_EXT request: a QUERY whose STATUS answer
+// carries the trailer (the divergence).
+func AppendQueryExt(dst []byte, id uint32) []byte {
+	dst, at := startFrame(dst, TypeQueryExt, id)
 	return endFrame(dst, at)
 }
 

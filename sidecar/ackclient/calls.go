@@ -10,19 +10,43 @@ import (
 	"github.com/hasidecar/hasidecar/sidecar/ack"
 )
 
+// maxWireTimeout is the largest timeout a WAIT carries (uint32 ms); the
+// server clamps it to its own maximum.
+const maxWireTimeout = time.Duration(math.MaxUint32) * time.Millisecond
+
+// AnswerMargin is how long past a WAIT's timeout the client keeps waiting
+// for the server's answer: the server answers TIMEOUT at the deadline, and
+// that answer, with the real committed offset, needs time to arrive.
+func AnswerMargin(timeout time.Duration) time.Duration {
+	return max(time.Second, timeout/10)
+}
+
 // Wait asks whether off is replicated. The timeout sent is the remaining
-// time of ctx's deadline (without one, the server's maximum). When ctx's
-// deadline passes before the server answers, the result is Timeout with
-// Acked -1; a cancelled ctx returns its error. Transport failures and
-// ERROR answers (*ack.ServerError) are errors.
+// time of ctx's deadline (without one, the server's maximum), and the
+// server's answer to it is the result: ctx's deadline passing does not end
+// the call, the client waits AnswerMargin longer for that answer. No answer
+// by then is ErrNoAnswer; the client never makes up a result. A cancelled
+// ctx returns its error. Transport failures and ERROR answers
+// (*ack.ServerError) are errors.
 func (c *Client) Wait(ctx context.Context, off int64) (ack.Result, error) {
-	timeout := time.Duration(math.MaxUint32) * time.Millisecond
+	timeout := maxWireTimeout
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = max(0, time.Until(dl))
 	}
-	resp, err := c.call(ctx, func(b []byte, id uint32) []byte { return ack.AppendWait(b, id, off, timeout) })
-	if errors.Is(err, context.DeadlineExceeded) {
-		return ack.Result{Status: ack.Timeout, Acked: -1, Reason: "deadline passed before the server answered"}, nil
+	ctx, cancel := cancelOnly(ctx)
+	defer cancel()
+	return c.WaitTimeout(ctx, off, timeout)
+}
+
+// WaitTimeout is Wait with an explicit timeout. ctx may cancel the call
+// (its error is returned); without an answer within timeout plus
+// AnswerMargin the result is ErrNoAnswer.
+func (c *Client) WaitTimeout(ctx context.Context, off int64, timeout time.Duration) (ack.Result, error) {
+	timeout = min(max(0, timeout), maxWireTimeout)
+	margin := AnswerMargin(timeout)
+	resp, err := c.call(ctx, timeout+margin, func(b []byte, id uint32) []byte { return ack.AppendWait(b, id, off, timeout) })
+	if errors.Is(err, ErrNoAnswer) {
+		return ack.Result{}, fmt.Errorf("wait offset %d: nothing within the %v timeout plus a %v margin: %w", off, timeout, margin, err)
 	}
 	if err != nil {
 		return ack.Result{}, fmt.Errorf("wait offset %d: %w", off, err)
@@ -33,10 +57,32 @@ func (c *Client) Wait(ctx context.Context, off int64) (ack.Result, error) {
 	return resp.Result, nil
 }
 
-// Query returns the master's end, the policy, the committed offset and
-// each slave's progress.
+// cancelOnly returns a context that ends when ctx is cancelled but not
+// when ctx's deadline passes (Wait hands that deadline to the server).
+func cancelOnly(ctx context.Context) (context.Context, context.CancelFunc) {
+	c, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() {
+		if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			cancel(context.Cause(ctx))
+		}
+	})
+	return c, func() { stop(); cancel(nil) }
+}
+
+// Query returns the master's end, the policy, the committed offset, each
+// slave's progress and the divergence. It asks with QUERY_EXT; a server
+// that does not know it (ERROR code 2: an older version) is asked QUERY,
+// from then on, and its snapshots lack the divergence.
 func (c *Client) Query(ctx context.Context) (ack.Snapshot, error) {
-	resp, err := c.call(ctx, ack.AppendQuery)
+	enc := ack.AppendQueryExt
+	if c.noExt.Load() {
+		enc = ack.AppendQuery
+	}
+	resp, err := c.call(ctx, 0, enc)
+	if se := (*ack.ServerError)(nil); errors.As(err, &se) && se.Code == ack.CodeUnknownType && !c.noExt.Load() {
+		c.noExt.Store(true)
+		resp, err = c.call(ctx, 0, ack.AppendQuery)
+	}
 	if err != nil {
 		return ack.Snapshot{}, fmt.Errorf("query: %w", err)
 	}
@@ -57,8 +103,9 @@ func (c *Client) Written(off int64) error {
 	return c.write(func(b []byte) []byte { return ack.AppendWritten(b, id, off) })
 }
 
-// call sends one request and waits for its answer or ctx.
-func (c *Client) call(ctx context.Context, enc func([]byte, uint32) []byte) (ack.Response, error) {
+// call sends one request and waits for its answer, ctx, or (limit > 0)
+// limit: then the error is ErrNoAnswer.
+func (c *Client) call(ctx context.Context, limit time.Duration, enc func([]byte, uint32) []byte) (ack.Response, error) {
 	id, ch, err := c.register(true)
 	if err != nil {
 		return ack.Response{}, err
@@ -66,6 +113,12 @@ func (c *Client) call(ctx context.Context, enc func([]byte, uint32) []byte) (ack
 	if err := c.write(func(b []byte) []byte { return enc(b, id) }); err != nil {
 		c.unregister(id)
 		return ack.Response{}, err
+	}
+	var expired <-chan time.Time
+	if limit > 0 {
+		t := time.NewTimer(limit)
+		defer t.Stop()
+		expired = t.C
 	}
 	select {
 	case resp, ok := <-ch:
@@ -79,6 +132,9 @@ func (c *Client) call(ctx context.Context, enc func([]byte, uint32) []byte) (ack
 	case <-ctx.Done():
 		c.unregister(id)
 		return ack.Response{}, ctx.Err()
+	case <-expired:
+		c.unregister(id)
+		return ack.Response{}, ErrNoAnswer
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hasidecar/hasidecar/sidecar/ack"
@@ -15,6 +16,10 @@ import (
 
 // ErrClosed means the client was closed or its connection broke.
 var ErrClosed = errors.New("ackclient: connection closed")
+
+// ErrNoAnswer means the server did not answer a WAIT within its timeout
+// plus AnswerMargin: the wait's outcome is unknown.
+var ErrNoAnswer = errors.New("ackclient: no answer from the ack server")
 
 // Client is a pipelined connection to an ack server.
 type Client struct {
@@ -30,6 +35,8 @@ type Client struct {
 	nextID  uint32
 	pending map[uint32]chan ack.Response
 	err     error // set once the connection is unusable
+
+	noExt atomic.Bool // the server answered QUERY_EXT with "unknown type"
 }
 
 // Dial connects to the socket at path and exchanges preambles. ctx bounds
@@ -67,7 +74,11 @@ func handshake(ctx context.Context, c net.Conn) error {
 	if err != nil {
 		return err
 	}
-	if status != ack.PreambleOK {
+	switch status {
+	case ack.PreambleOK:
+	case ack.PreambleBusy:
+		return fmt.Errorf("server refused the connection (status %d): %w", status, ack.ErrBusy)
+	default:
 		return fmt.Errorf("server version %d refused us (status %d): %w", v, status, ack.ErrVersion)
 	}
 	return nil

@@ -3,4 +3,10 @@
 // goroutines may call Wait, Query and Written on it at once: requests are
 // pipelined and one reader goroutine, owned by the Client and stopped by
 // Close, matches responses to callers by request id.
+//
+// A WAIT's result is always the server's answer. The server answers
+// TIMEOUT itself when the wait's timeout passes, so the client waits for
+// that answer a margin longer (AnswerMargin: 10% of the timeout, at least
+// 1 s); if nothing arrives by then the call fails with ErrNoAnswer. The
+// client never makes up a TIMEOUT or an acknowledged offset.
 package ackclient
