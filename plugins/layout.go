@@ -35,6 +35,11 @@ type Scan struct {
 	// Stable are then both start+SegmentSize and the next data is in the
 	// next segment.
 	Full bool
+	// Reason, when not empty, says why the bytes at End are not valid data
+	// though they are not empty either (an unknown magic code, a CRC
+	// mismatch, a size out of range): what a tailer that cannot advance
+	// reports. Empty when what follows End is zero, short or unknown.
+	Reason string
 }
 
 // Layout is the storage-layout contract. Implementations must be safe for

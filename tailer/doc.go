@@ -9,10 +9,23 @@
 //
 //   - State.End (the safe end) is an absolute offset below which every byte
 //     is final: a sender may ship it and a slave may acknowledge it. It only
-//     moves forward while the directory keeps its segments; when it cannot
-//     (the directory was wiped or replaced by a shorter one) the tailer logs
-//     an error before moving it, and when bytes below it change it logs
-//     DIVERGENCE and keeps serving.
+//     moves forward, except on a divergence (below).
+//   - A divergence is published bytes that changed on disk: a segment file
+//     replaced by one whose bytes differ (compared byte by byte with the old
+//     mapping), a file shrunk or rewritten in place (compared with a CRC-32C
+//     per 64 KiB block of what was published, hashed before publishing), or
+//     the directory wiped. Checks run when a scan gives a reason: valid data
+//     ends below End, a settled record changed, the last published block
+//     changed (looked at once a second), or bytes after End have not
+//     validated for a second. The tailer then calls the OnDiverge hook with
+//     its lock held, moves End back to the first changed offset (a block
+//     start when only digests were compared) and sets State.Diverged.Active;
+//     nothing at or above it is readable until the writer's bytes there are
+//     final again, when Active clears (and the hook is called again).
+//   - State.Stalled is set, with the layout's Scan.Reason and one
+//     rate-limited ERROR line, while bytes that do not validate have followed
+//     End for a second without any published byte having changed (a fork's
+//     magic code, a corrupt record).
 //   - State.Oldest is the first offset of the contiguous run of segments that
 //     ends at the newest segment; offsets below it are gone (ErrGone).
 //   - Read never returns bytes across a segment boundary or at/after End,

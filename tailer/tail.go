@@ -124,12 +124,13 @@ const stuckAfter = time.Second
 
 // stuck notices a tail that cannot advance though bytes follow End (a
 // writer that restarted below End and rewrites from there, or a record the
-// layout cannot validate): it checks for a rewrite, else logs the stall.
+// layout cannot validate): it checks for a rewrite, else reports the stall.
 func (t *Tailer) stuck(s *segment, sc plugins.Scan, changed bool, now time.Time) bool {
 	st := t.state
 	rel := st.End - s.start
 	if changed || sc.End != st.End || rel >= s.m.size() || allZero(s.m.data[rel:min(rel+8, s.m.size())]) {
 		t.loop.stuckSince = time.Time{}
+		t.unstall()
 		return false
 	}
 	if t.loop.stuckSince.IsZero() {
@@ -142,11 +143,39 @@ func (t *Tailer) stuck(s *segment, sc plugins.Scan, changed bool, now time.Time)
 	if t.checkRewrite(s, "bytes after the published end do not validate and published bytes changed") {
 		return true
 	}
-	if t.loop.limit.allow("stalled " + s.name) {
-		t.log.Error("tail stalled: bytes after the published end do not validate as records",
-			zap.String("segment", s.name), zap.Int64("offset", st.End), zap.Duration("for", now.Sub(t.loop.stuckSince)))
-	}
+	t.stall(s, sc, now)
 	return false
+}
+
+// stall publishes that the tail cannot advance, with one rate-limited
+// ERROR line naming the segment, the offset and the layout's reason.
+func (t *Tailer) stall(s *segment, sc plugins.Scan, now time.Time) {
+	why := sc.Reason
+	if why == "" {
+		why = "bytes after the end do not validate as a record"
+	}
+	if t.loop.limit.allow("stalled " + s.name) {
+		t.log.Error("tail stalled: the data after the published end is not valid for this layout; nothing past it is served",
+			zap.String("segment", s.name), zap.Int64("offset", t.state.End), zap.String("reason", why),
+			zap.Duration("for", now.Sub(t.loop.stuckSince)))
+	}
+	st := t.state
+	if st.Stalled.Active && st.Stalled.Offset == st.End && st.Stalled.Reason == why {
+		return
+	}
+	st.Stalled = Stall{Active: true, Offset: st.End, Segment: s.name, Reason: why, Since: t.loop.stuckSince}
+	t.publish(st)
+}
+
+// unstall clears a published stall once the tail moves again.
+func (t *Tailer) unstall() {
+	st := t.state
+	if !st.Stalled.Active {
+		return
+	}
+	t.log.Info("tail moving again after a stall", zap.String("segment", st.Stalled.Segment), zap.Int64("offset", st.Stalled.Offset))
+	st.Stalled = Stall{}
+	t.publish(st)
 }
 
 func allZero(b []byte) bool {

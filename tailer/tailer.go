@@ -62,6 +62,18 @@ type State struct {
 	// Diverged is the last divergence found: published bytes that changed
 	// on disk. While Diverged.Active, End was moved back to Diverged.At.
 	Diverged Divergence
+	// Stalled is set while the tail cannot advance though bytes follow End
+	// that the layout does not accept (a fork's record, a corrupt record).
+	Stalled Stall
+}
+
+// Stall says why the tail cannot advance.
+type Stall struct {
+	Active  bool
+	Offset  int64  // the published end, where valid data stops
+	Segment string // the segment file's name
+	Reason  string // the layout's reason, or a generic one
+	Since   time.Time
 }
 
 // Tailer publishes the safe end of a live segment directory and hands out

@@ -67,14 +67,14 @@ func TestRecordsValidate(t *testing.T) {
 		"props":   {Topic: "t", Properties: strings.Repeat("p", MaxPropertiesLen)},
 	} {
 		rec := AppendRecord(nil, m, 777)
-		size, kind := l.check(rec, 777, 1<<20)
+		size, kind, _ := l.check(rec, 777, 1<<20)
 		if kind != recMessage || size != int64(len(rec)) {
 			t.Errorf("%s: check = %d, %v", name, size, kind)
 		}
-		if _, kind := l.check(rec, 778, 1<<20); kind != recEnd {
+		if _, kind, _ := l.check(rec, 778, 1<<20); kind != recEnd {
 			t.Errorf("%s: wrong physical offset accepted", name)
 		}
-		if _, kind := l.check(rec, 777, int64(len(rec))-1); kind != recEnd {
+		if _, kind, _ := l.check(rec, 777, int64(len(rec))-1); kind != recEnd {
 			t.Errorf("%s: record longer than the segment's rest accepted", name)
 		}
 	}
@@ -101,10 +101,10 @@ func TestPutBlank(t *testing.T) {
 		t.Fatalf("blank % x", b)
 	}
 	l := testLayout(t, Options{})
-	if size, kind := l.check(b, 0, 1000); kind != recBlank || size != 1000 {
+	if size, kind, _ := l.check(b, 0, 1000); kind != recBlank || size != 1000 {
 		t.Fatalf("blank check = %d, %v", size, kind)
 	}
-	if _, kind := l.check(b, 0, 1001); kind != recEnd {
+	if _, kind, _ := l.check(b, 0, 1001); kind != recEnd {
 		t.Fatal("blank of the wrong size accepted")
 	}
 }

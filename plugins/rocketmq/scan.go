@@ -17,9 +17,10 @@ const (
 
 // walkResult is where a walk stopped.
 type walkResult struct {
-	end  int64 // just past the last valid record (or from)
-	last int64 // start of the last valid record (or from)
-	full bool  // a blank record, or data up to the segment's last byte
+	end  int64  // just past the last valid record (or from)
+	last int64  // start of the last valid record (or from)
+	full bool   // a blank record, or data up to the segment's last byte
+	why  string // why the bytes at end are not a record ("" when they are zero or short)
 }
 
 // Scan implements plugins.Layout. It reads the file with pread from from,
@@ -40,7 +41,7 @@ func (l *Layout) Scan(path string, start, from int64) (plugins.Scan, error) {
 	if r.full {
 		return plugins.Scan{End: segEnd, Stable: segEnd, Full: true}, nil
 	}
-	return plugins.Scan{End: r.end, Stable: r.last}, nil
+	return plugins.Scan{End: r.end, Stable: r.last, Reason: r.why}, nil
 }
 
 // IsBoundary implements plugins.Layout by walking the records from start
@@ -62,7 +63,7 @@ func (l *Layout) IsBoundary(path string, start, off int64) (bool, error) {
 func (l *Layout) walk(data []byte, base, segEnd, from, stop int64) walkResult {
 	r := walkResult{end: from, last: from}
 	for r.end < stop {
-		size, kind := l.check(data[r.end-base:], r.end, segEnd-r.end)
+		size, kind, why := l.check(data[r.end-base:], r.end, segEnd-r.end)
 		switch kind {
 		case recBlank:
 			r.last, r.end, r.full = r.end, segEnd, true
@@ -70,6 +71,7 @@ func (l *Layout) walk(data []byte, base, segEnd, from, stop int64) walkResult {
 		case recMessage:
 			r.last, r.end = r.end, r.end+size
 		default:
+			r.why = why
 			return r
 		}
 	}
@@ -80,58 +82,71 @@ func (l *Layout) walk(data []byte, base, segEnd, from, stop int64) walkResult {
 // check classifies the record at b[0] (b runs to the end of the mapped data),
 // whose absolute offset is abs, with left bytes before the segment's end. It
 // reads each field once, so a writer racing it cannot make one check see a
-// value another check did not.
-func (l *Layout) check(b []byte, abs, left int64) (int64, recKind) {
+// value another check did not. For bytes that are not a record it says why
+// (a constant: the walk runs per record), or "" when they are zero or short.
+func (l *Layout) check(b []byte, abs, left int64) (int64, recKind, string) {
 	if len(b) < BlankSize {
-		return 0, recEnd
+		return 0, recEnd, ""
 	}
 	size := int64(int32(be.Uint32(b)))
 	magic := be.Uint32(b[4:])
 	if magic == l.blank {
 		if size == left {
-			return size, recBlank
+			return size, recBlank, ""
 		}
-		return 0, recEnd
+		return 0, recEnd, "blank record whose size is not the rest of the segment"
 	}
 	ver := l.version(magic)
-	if ver == 0 || size < MinRecordSize || size > left || size > int64(len(b)) {
-		return 0, recEnd
+	switch {
+	case size == 0 && magic == 0:
+		return 0, recEnd, ""
+	case ver == 0:
+		return 0, recEnd, "unknown magic code (another fork's? see --rocketmq-magic)"
+	case size < MinRecordSize || size > left:
+		return 0, recEnd, "TOTALSIZE out of range"
+	case size > int64(len(b)):
+		return 0, recEnd, "" // a record still being written past the file's end
 	}
-	if !l.checkMessage(b[:size], ver, abs) {
-		return 0, recEnd
+	if why := l.checkMessage(b[:size], ver, abs); why != "" {
+		return 0, recEnd, why
 	}
-	return size, recMessage
+	return size, recMessage, ""
 }
 
 // checkMessage validates a message record whose TOTALSIZE is len(rec): its
 // physical offset, the length computed from its fields, and the body CRC.
-func (l *Layout) checkMessage(rec []byte, ver int, abs int64) bool {
+// It returns why the record is invalid, or "".
+func (l *Layout) checkMessage(rec []byte, ver int, abs int64) string {
 	if int64(be.Uint64(rec[offPhys:])) != abs {
-		return false
+		return "PHYSICALOFFSET is not the record's own offset"
 	}
 	sysFlag := int32(be.Uint32(rec[offSysFlag:]))
 	// BORNTIMESTAMP, BORNHOST, STORETIMESTAMP, STOREHOST, RECONSUMETIMES,
 	// PREPAREDTRANSACTIONOFFSET.
 	p := offBornTS + 8 + hostLen(sysFlag, SysFlagBornHostV6) + 8 + hostLen(sysFlag, SysFlagStoreHostV6) + 4 + 8
+	const badLength = "record fields do not add up to TOTALSIZE"
 	if p+4 > len(rec) {
-		return false
+		return badLength
 	}
 	bodyLen := int(int32(be.Uint32(rec[p:])))
 	p += 4
 	if bodyLen < 0 || bodyLen > len(rec)-p {
-		return false
+		return badLength
 	}
 	body := rec[p : p+bodyLen]
 	p += bodyLen
 	p, ok := skipTopic(rec, p, ver)
 	if !ok || p+2 > len(rec) {
-		return false
+		return badLength
 	}
 	propsLen := int(int16(be.Uint16(rec[p:])))
 	if propsLen < 0 || p+2+propsLen != len(rec) {
-		return false
+		return badLength
 	}
-	return l.skipCRC || bodyCRC(body) == be.Uint32(rec[8:])
+	if !l.skipCRC && bodyCRC(body) != be.Uint32(rec[8:]) {
+		return "body CRC mismatch (a fork that does not mask it? see --rocketmq-skip-crc)"
+	}
+	return ""
 }
 
 // skipTopic returns the position after TOPICLENGTH + TOPIC. Lengths are

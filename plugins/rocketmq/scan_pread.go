@@ -49,7 +49,7 @@ func (l *Layout) readWalk(path string, start, from, stop int64) (walkResult, err
 		if w.end > pos {
 			r.last, r.end = w.last, w.end
 		}
-		r.full = w.full
+		r.full, r.why = w.full, w.why
 		if w.full || w.end >= stop || int64(got) < n || pos+n >= fileEnd {
 			break
 		}

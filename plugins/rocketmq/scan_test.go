@@ -103,8 +103,11 @@ func TestScanCorrupt(t *testing.T) {
 	for name, mutate := range cases {
 		path, offs := fiveRecords(t, start, mutate)
 		sc, err := l.Scan(path, start, start)
-		if err != nil || sc != (plugins.Scan{End: offs[2], Stable: offs[1]}) {
+		if err != nil || sc.End != offs[2] || sc.Stable != offs[1] || sc.Full {
 			t.Errorf("%s: %+v, %v; want End %d Stable %d", name, sc, err, offs[2], offs[1])
+		}
+		if (sc.Reason == "") != (name == "zero header") {
+			t.Errorf("%s: reason %q: want one for non-zero bytes only", name, sc.Reason)
 		}
 		for i, o := range offs {
 			ok, err := l.IsBoundary(path, start, o)
