@@ -23,6 +23,9 @@ func (c *masterConn) startPosition(ctx context.Context, first int64) (int64, err
 	m := c.m
 	st, ok := m.waitFor(ctx, m.cfg.ReportGrace, func(s tailer.State) bool { return s.Segments > 0 && s.End >= first })
 	if !ok {
+		if err := c.checkDiverged(first); err != nil && first > st.End {
+			return 0, err // the better explanation: the master's data above it was rewritten
+		}
 		if st.Segments > 0 && first > st.End {
 			return 0, fmt.Errorf("slave offset %d is beyond the master's end %d (a slave ahead of its master has diverged): %w", first, st.End, ErrDiverged)
 		}

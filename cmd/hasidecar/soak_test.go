@@ -157,7 +157,9 @@ type soak struct {
 	px     *faultproxy.Proxy
 	rng    *rand.Rand
 	faults map[string]int
-	sArgs  []string
+	levels map[string]int // slave starts per acknowledgement level
+
+	reseeds int
 
 	gw      *goWriter // the in-process writer, or nil
 	pw      *proc     // the writer process, or nil
@@ -191,11 +193,13 @@ func TestSoak(t *testing.T) {
 	}
 	t.Logf("soak seed %d (HASIDECAR_SOAK_SEED=%d replays it), duration %v", seed, seed, d)
 	s := &soak{t: t, c: newCluster(t), rng: rand.New(rand.NewPCG(seed, 7)), faults: map[string]int{}, status: map[string]int64{},
-		sArgs: []string{"--ack-after", "fsync", "--fsync", "every"}}
-	s.c.startMaster()
+		levels: map[string]int{}}
+	if err := os.MkdirAll(s.c.mdir, 0o755); err != nil { // a kill_writer first needs a directory to look at
+		t.Fatal(err)
+	}
+	s.startSoakMaster()
 	s.px = startProxy(t, s.c)
-	s.sArgs = append(s.sArgs, "--master", s.px.Addr())
-	s.c.startSlave(s.sArgs...)
+	s.startSoakSlave()
 	s.startWriter()
 	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
@@ -207,7 +211,8 @@ func TestSoak(t *testing.T) {
 // step injects one random fault, then lets the system run a random while.
 func (s *soak) step() {
 	kinds := []string{"proxy_cut_all", "proxy_cut_mid_frame", "proxy_cut_report", "proxy_stall", "proxy_throttle",
-		"proxy_delay", "kill_master", "kill_slave", "kill_writer", "switch_writer"}
+		"proxy_delay", "kill_master", "kill_slave", "kill_writer", "switch_writer",
+		"rewrite_segment", "fd_exhaustion", "wait_flood"}
 	k := kinds[s.rng.IntN(len(kinds))]
 	s.faults[k]++
 	s.t.Logf("fault: %s", k)
@@ -233,7 +238,13 @@ func (s *soak) step() {
 		s.px.SetDelay(0)
 	case "kill_master":
 		s.c.master.kill()
-		s.c.startMaster()
+		s.startSoakMaster()
+	case "rewrite_segment":
+		s.rewriteSegment()
+	case "fd_exhaustion":
+		s.exhaustDescriptors(hold)
+	case "wait_flood":
+		s.floodWaits()
 	case "kill_slave":
 		s.killSlave()
 	case "kill_writer", "switch_writer":
@@ -251,7 +262,7 @@ func (s *soak) pause(d time.Duration) { sleepUntil(s.t.Context(), time.Now().Add
 func (s *soak) killSlave() {
 	okBefore := s.currentOKMax()
 	s.c.slave.kill()
-	s.c.startSlave(s.sArgs...)
+	s.startSoakSlave()
 	var rec int64 = -1
 	eventually(s.t, 30*time.Second, "the restarted slave's recovery line", func() bool {
 		m := recoveredEnd.FindStringSubmatch(s.c.slave.out.String())
@@ -334,7 +345,7 @@ func (s *soak) finish(seed uint64) {
 	s.c.verifyExact()
 	okMax := s.currentOKMax()
 	s.c.slave.kill()
-	s.c.startSlave(s.sArgs...)
+	s.startSoakSlave()
 	var rec int64 = -1
 	eventually(t, 30*time.Second, "the final slave's recovery line", func() bool {
 		m := recoveredEnd.FindStringSubmatch(s.c.slave.out.String())
@@ -363,8 +374,8 @@ func (s *soak) finish(seed uint64) {
 		st = append(st, fmt.Sprintf("%s=%d", k, v))
 	}
 	slices.Sort(st)
-	t.Logf("soak summary: seed=%d end=%d faults: %s | go-writer waits: %s | ok_offsets=%d max_ok=%d recovered_end=%d bytes_compared=%d mismatches=%d acked_but_lost=%d proxy=%+v",
-		seed, end, strings.Join(fk, " "), strings.Join(st, " "), s.okCount, okMax, rec, compared, mismatched, s.lost, s.px.Stats())
+	t.Logf("soak summary: seed=%d end=%d faults: %s | go-writer waits: %s | ok_offsets=%d max_ok=%d recovered_end=%d bytes_compared=%d mismatches=%d acked_but_lost=%d %s proxy=%+v",
+		seed, end, strings.Join(fk, " "), strings.Join(st, " "), s.okCount, okMax, rec, compared, mismatched, s.lost, s.summaryExtra(), s.px.Stats())
 	if mismatched != 0 || s.lost != 0 {
 		t.Fatalf("mismatches %d, acked-but-lost %d", mismatched, s.lost)
 	}
