@@ -83,6 +83,11 @@ var (
 	// ErrCorrupt means a segment holds bytes the layout cannot accept at a
 	// place where it expected valid data (not merely the end of the data).
 	ErrCorrupt = errors.New("plugins: corrupt segment")
+	// ErrRange means an offset passed to Scan or IsBoundary lies outside the
+	// segment [start, start+SegmentSize]: a caller bug, not a data problem.
+	ErrRange = errors.New("plugins: offset outside the segment")
+	// ErrNotSegment means the path is not a regular file.
+	ErrNotSegment = errors.New("plugins: not a segment file")
 )
 
 // SegmentStart rounds off down to the start of the segment that holds it.

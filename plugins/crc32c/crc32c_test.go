@@ -103,14 +103,14 @@ func TestScanErrors(t *testing.T) {
 	if _, err := l.Scan(filepath.Join(dir, "nope"), 0, 0); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("missing: %v", err)
 	}
-	if _, err := l.Scan(dir, 0, 0); !errors.Is(err, ErrNotSegment) {
+	if _, err := l.Scan(dir, 0, 0); !errors.Is(err, plugins.ErrNotSegment) {
 		t.Fatalf("directory: %v", err)
 	}
 	p := writeSegment(t, dir, l, 0, nil)
-	if _, err := l.Scan(p, 0, 129); !errors.Is(err, ErrRange) {
+	if _, err := l.Scan(p, 0, 129); !errors.Is(err, plugins.ErrRange) {
 		t.Fatalf("range: %v", err)
 	}
-	if _, err := l.IsBoundary(p, 0, -1); !errors.Is(err, ErrRange) {
+	if _, err := l.IsBoundary(p, 0, -1); !errors.Is(err, plugins.ErrRange) {
 		t.Fatalf("boundary range: %v", err)
 	}
 }

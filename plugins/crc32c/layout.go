@@ -31,14 +31,9 @@ const (
 
 // Sentinel errors of this package; test them with errors.Is.
 var (
-	// ErrRange means an offset passed to Scan or IsBoundary lies outside the
-	// segment [start, start+SegmentSize]: a caller bug, not a data problem.
-	ErrRange = errors.New("crc32c: offset outside the segment")
 	// ErrFault means the mapped segment faulted (SIGBUS) while it was being
 	// read, almost always because the file was truncated underneath the map.
 	ErrFault = errors.New("crc32c: memory fault reading a mapped segment")
-	// ErrNotSegment means the path is not a regular file.
-	ErrNotSegment = errors.New("crc32c: not a segment file")
 	// ErrTooLarge means a payload cannot fit in an empty segment.
 	ErrTooLarge = errors.New("crc32c: record larger than a segment")
 	// ErrEmpty means an empty payload: a zero length word means "no data".

@@ -27,7 +27,7 @@ type walkResult struct {
 func (l *Layout) Scan(path string, start, from int64) (plugins.Scan, error) {
 	segEnd := start + l.segSize
 	if from < start || from > segEnd {
-		return plugins.Scan{}, fmt.Errorf("scan %s from %d: segment is [%d, %d]: %w", path, from, start, segEnd, ErrRange)
+		return plugins.Scan{}, fmt.Errorf("scan %s from %d: segment is [%d, %d]: %w", path, from, start, segEnd, plugins.ErrRange)
 	}
 	r, err := l.mappedWalk(path, start, from, segEnd)
 	if err != nil {
@@ -44,7 +44,7 @@ func (l *Layout) Scan(path string, start, from int64) (plugins.Scan, error) {
 func (l *Layout) IsBoundary(path string, start, off int64) (bool, error) {
 	segEnd := start + l.segSize
 	if off < start || off > segEnd {
-		return false, fmt.Errorf("is boundary %s at %d: segment is [%d, %d]: %w", path, off, start, segEnd, ErrRange)
+		return false, fmt.Errorf("is boundary %s at %d: segment is [%d, %d]: %w", path, off, start, segEnd, plugins.ErrRange)
 	}
 	r, err := l.mappedWalk(path, start, start, off)
 	if err != nil {
@@ -83,7 +83,7 @@ func (l *Layout) mapFrom(path string, start, from int64) ([]byte, int64, error) 
 		return nil, 0, fmt.Errorf("stat segment: %w", err)
 	}
 	if !st.Mode().IsRegular() {
-		return nil, 0, fmt.Errorf("map segment: mode %s: %w", st.Mode(), ErrNotSegment)
+		return nil, 0, fmt.Errorf("map segment: mode %s: %w", st.Mode(), plugins.ErrNotSegment)
 	}
 	size := min(st.Size(), l.segSize)
 	off := (from - start) &^ (pageSize - 1)

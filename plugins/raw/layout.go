@@ -13,11 +13,6 @@ const Name = "raw"
 
 // Sentinel errors of this package; test them with errors.Is.
 var (
-	// ErrRange means an offset passed to Scan or IsBoundary lies outside the
-	// segment [start, start+SegmentSize]: a caller bug, not a data problem.
-	ErrRange = errors.New("raw: offset outside the segment")
-	// ErrNotSegment means the path is not a regular file.
-	ErrNotSegment = errors.New("raw: not a segment file")
 	// ErrClosed means a Writer was used after Close.
 	ErrClosed = errors.New("raw: writer closed")
 )
@@ -62,14 +57,14 @@ func (l *Layout) ParseName(name string) (int64, bool) {
 func (l *Layout) Scan(path string, start, from int64) (plugins.Scan, error) {
 	segEnd := start + l.segSize
 	if from < start || from > segEnd {
-		return plugins.Scan{}, fmt.Errorf("scan %s from %d: segment is [%d, %d]: %w", path, from, start, segEnd, ErrRange)
+		return plugins.Scan{}, fmt.Errorf("scan %s from %d: segment is [%d, %d]: %w", path, from, start, segEnd, plugins.ErrRange)
 	}
 	st, err := os.Stat(path)
 	if err != nil {
 		return plugins.Scan{}, fmt.Errorf("scan segment: %w", err)
 	}
 	if !st.Mode().IsRegular() {
-		return plugins.Scan{}, fmt.Errorf("scan segment %s: mode %s: %w", path, st.Mode(), ErrNotSegment)
+		return plugins.Scan{}, fmt.Errorf("scan segment %s: mode %s: %w", path, st.Mode(), plugins.ErrNotSegment)
 	}
 	end := start + min(st.Size(), l.segSize)
 	if end < from {
@@ -83,7 +78,7 @@ func (l *Layout) Scan(path string, start, from int64) (plugins.Scan, error) {
 // every offset inside the segment is a boundary; it does no I/O.
 func (l *Layout) IsBoundary(path string, start, off int64) (bool, error) {
 	if off < start || off > start+l.segSize {
-		return false, fmt.Errorf("is boundary %s at %d: segment is [%d, %d]: %w", path, off, start, start+l.segSize, ErrRange)
+		return false, fmt.Errorf("is boundary %s at %d: segment is [%d, %d]: %w", path, off, start, start+l.segSize, plugins.ErrRange)
 	}
 	return true, nil
 }

@@ -71,7 +71,7 @@ func TestScanFollowsFileSize(t *testing.T) {
 	if s, err = l.Scan(seg1, 100, 100); err != nil || s != (plugins.Scan{End: 130, Stable: 130}) {
 		t.Fatalf("Scan seg1 = %+v, %v", s, err)
 	}
-	if _, err := l.Scan(seg1, 100, 201); !errors.Is(err, ErrRange) {
+	if _, err := l.Scan(seg1, 100, 201); !errors.Is(err, plugins.ErrRange) {
 		t.Fatalf("Scan out of range: %v", err)
 	}
 }
@@ -92,7 +92,7 @@ func TestScanCapsOversizedAndDetectsShrink(t *testing.T) {
 	if _, err := l.Scan(p, 0, 50); !errors.Is(err, plugins.ErrCorrupt) {
 		t.Fatalf("Scan after shrink: %v, want ErrCorrupt", err)
 	}
-	if _, err := l.Scan(dir, 0, 0); !errors.Is(err, ErrNotSegment) {
+	if _, err := l.Scan(dir, 0, 0); !errors.Is(err, plugins.ErrNotSegment) {
 		t.Fatalf("Scan of a directory: %v", err)
 	}
 }
@@ -104,7 +104,7 @@ func TestIsBoundary(t *testing.T) {
 			t.Errorf("IsBoundary(%d) = %t, %v", off, ok, err)
 		}
 	}
-	if _, err := l.IsBoundary("x", 100, 201); !errors.Is(err, ErrRange) {
+	if _, err := l.IsBoundary("x", 100, 201); !errors.Is(err, plugins.ErrRange) {
 		t.Errorf("IsBoundary out of range: %v", err)
 	}
 }

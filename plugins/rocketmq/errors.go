@@ -5,11 +5,6 @@ import "errors"
 // Sentinel errors of this package. They are wrapped with context ("op object:
 // %w"); test them with errors.Is.
 var (
-	// ErrRange means an offset passed to Scan or IsBoundary lies outside the
-	// segment [start, start+SegmentSize]: a caller bug, not a data problem.
-	ErrRange = errors.New("rocketmq: offset outside the segment")
-	// ErrNotSegment means the path is not a regular file.
-	ErrNotSegment = errors.New("rocketmq: not a segment file")
 	// ErrMessage means a message cannot be encoded (topic or properties too
 	// long for their length fields).
 	ErrMessage = errors.New("rocketmq: invalid message")

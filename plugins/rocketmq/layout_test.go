@@ -80,15 +80,15 @@ func TestScanErrors(t *testing.T) {
 	if err := os.Mkdir(sub, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.Scan(sub, testSeg, testSeg); !errors.Is(err, ErrNotSegment) {
+	if _, err := l.Scan(sub, testSeg, testSeg); !errors.Is(err, plugins.ErrNotSegment) {
 		t.Fatalf("Scan dir: %v", err)
 	}
 	p := writeSegment(t, l, dir, 0, nil, testSeg)
 	for _, from := range []int64{-1, testSeg + 1} {
-		if _, err := l.Scan(p, 0, from); !errors.Is(err, ErrRange) {
+		if _, err := l.Scan(p, 0, from); !errors.Is(err, plugins.ErrRange) {
 			t.Fatalf("Scan from %d: %v", from, err)
 		}
-		if _, err := l.IsBoundary(p, 0, from); !errors.Is(err, ErrRange) {
+		if _, err := l.IsBoundary(p, 0, from); !errors.Is(err, plugins.ErrRange) {
 			t.Fatalf("IsBoundary %d: %v", from, err)
 		}
 	}

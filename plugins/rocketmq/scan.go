@@ -32,7 +32,7 @@ type walkResult struct {
 func (l *Layout) Scan(path string, start, from int64) (plugins.Scan, error) {
 	segEnd := start + l.segSize
 	if from < start || from > segEnd {
-		return plugins.Scan{}, fmt.Errorf("scan %s from %d: segment is [%d, %d]: %w", path, from, start, segEnd, ErrRange)
+		return plugins.Scan{}, fmt.Errorf("scan %s from %d: segment is [%d, %d]: %w", path, from, start, segEnd, plugins.ErrRange)
 	}
 	r, err := l.readWalk(path, start, from, segEnd)
 	if err != nil {
@@ -49,7 +49,7 @@ func (l *Layout) Scan(path string, start, from int64) (plugins.Scan, error) {
 func (l *Layout) IsBoundary(path string, start, off int64) (bool, error) {
 	segEnd := start + l.segSize
 	if off < start || off > segEnd {
-		return false, fmt.Errorf("is boundary %s at %d: segment is [%d, %d]: %w", path, off, start, segEnd, ErrRange)
+		return false, fmt.Errorf("is boundary %s at %d: segment is [%d, %d]: %w", path, off, start, segEnd, plugins.ErrRange)
 	}
 	r, err := l.readWalk(path, start, start, off)
 	if err != nil {

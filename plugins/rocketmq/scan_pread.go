@@ -5,6 +5,8 @@ import (
 	"io"
 	"os"
 	"sync"
+
+	"github.com/hasidecar/hasidecar/plugins"
 )
 
 // scanWindow is the first read of a Scan: a live tail is a few records.
@@ -28,7 +30,7 @@ func (l *Layout) readWalk(path string, start, from, stop int64) (walkResult, err
 		return walkResult{}, fmt.Errorf("stat segment %s: %w", path, err)
 	}
 	if !st.Mode().IsRegular() {
-		return walkResult{}, fmt.Errorf("scan segment %s: mode %s: %w", path, st.Mode(), ErrNotSegment)
+		return walkResult{}, fmt.Errorf("scan segment %s: mode %s: %w", path, st.Mode(), plugins.ErrNotSegment)
 	}
 	fileEnd := start + min(st.Size(), l.segSize)
 	bp := scanBufs.Get().(*[]byte)

@@ -29,6 +29,8 @@ const (
 	KindPermission                // fs.ErrPermission
 	KindCorrupt                   // plugins.ErrCorrupt
 	KindBadConfig                 // plugins.ErrBadConfig
+	KindRange                     // plugins.ErrRange
+	KindNotSegment                // plugins.ErrNotSegment
 )
 
 // kinds maps kinds to their sentinel, in the order Encode tries them.
@@ -40,6 +42,8 @@ var kinds = []struct {
 	{KindPermission, fs.ErrPermission},
 	{KindCorrupt, plugins.ErrCorrupt},
 	{KindBadConfig, plugins.ErrBadConfig},
+	{KindRange, plugins.ErrRange},
+	{KindNotSegment, plugins.ErrNotSegment},
 }
 
 // WireError is a layout error as it crosses the RPC boundary.

@@ -87,12 +87,14 @@ func TestRPCErrorKindsSurvive(t *testing.T) {
 		"denied":  fmt.Errorf("open: %w", fs.ErrPermission),
 		"corrupt": fmt.Errorf("scan x: %w", plugins.ErrCorrupt),
 		"config":  fmt.Errorf("new: %w", plugins.ErrBadConfig),
+		"range":   fmt.Errorf("scan z: %w", plugins.ErrRange),
+		"notseg":  fmt.Errorf("scan d: %w", plugins.ErrNotSegment),
 		"other":   fmt.Errorf("scan y: %w", errOther),
 	}
 	l, _ := connect(t, &fakeLayout{errs: errs})
 	for path, want := range map[string]error{
 		"missing": fs.ErrNotExist, "denied": fs.ErrPermission, "corrupt": plugins.ErrCorrupt,
-		"config": plugins.ErrBadConfig, "other": nil,
+		"config": plugins.ErrBadConfig, "range": plugins.ErrRange, "notseg": plugins.ErrNotSegment, "other": nil,
 	} {
 		_, serr := l.Scan(path, 0, 0)
 		_, berr := l.IsBoundary(path, 0, 0)
