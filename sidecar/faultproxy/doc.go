@@ -8,7 +8,10 @@
 //     SIGSTOPped process), until Resume;
 //   - CutAll: close every current connection at once (both sides);
 //   - CutAfter: forward exactly n more bytes in one direction, then close
-//     that connection, so a cut lands inside a frame or a report;
+//     that connection, so a cut lands inside a frame or a report. Both ends
+//     get a FIN (what they send afterwards is dropped, for 200 ms, before the
+//     sockets close): a reset could destroy bytes an end had received but not
+//     read, moving the cut;
 //   - Throttle: limit the bandwidth of all connections together, bytes/s;
 //   - Refuse: accept new connections and close them at once.
 //

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -15,6 +16,34 @@ type pconn struct {
 	ctx            context.Context // ends when the connection is closed
 	cancel         context.CancelFunc
 	once           sync.Once
+	cutOnce        sync.Once
+	cutting        atomic.Bool // an armed cut fired: bytes read are dropped
+}
+
+// cutDrain is how long a cut connection's ends may keep sending (dropped)
+// before its sockets close.
+const cutDrain = 200 * time.Millisecond
+
+// cut ends the connection as a peer that closed it would: a FIN to both
+// ends, after which what they still send is read and dropped for cutDrain
+// before the sockets close. Closing at once with unread bytes queued sends
+// a reset instead, and a reset can destroy bytes the other end had received
+// but not yet read: the cut would not fall where it was armed.
+func (c *pconn) cut() {
+	c.cutOnce.Do(func() {
+		c.cutting.Store(true)
+		closeWrite(c.client)
+		closeWrite(c.server)
+		time.AfterFunc(cutDrain, c.close)
+	})
+}
+
+func closeWrite(c net.Conn) {
+	if tc, ok := c.(interface{ CloseWrite() error }); ok {
+		_ = tc.CloseWrite()
+		return
+	}
+	_ = c.Close()
 }
 
 func (c *pconn) close() {
@@ -82,7 +111,7 @@ func (p *Proxy) pump(c *pconn, d Direction, src, dst net.Conn) {
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := src.Read(buf)
-		if n > 0 && !p.forward(c, d, dst, buf[:n]) {
+		if n > 0 && !c.cutting.Load() && !p.forward(c, d, dst, buf[:n]) {
 			return
 		}
 		if err != nil {
@@ -115,7 +144,8 @@ func (p *Proxy) forward(c *pconn, d Direction, dst net.Conn, b []byte) bool {
 		p.count(d, len(chunk))
 		if cut {
 			p.log.Info("faultproxy cut a connection after the armed byte count", zap.Stringer("direction", d))
-			return false
+			c.cut()
+			return true // the pump drains until the ends close or cutDrain passes
 		}
 		b = b[len(chunk):]
 	}
