@@ -38,4 +38,26 @@
 //     mismatch it drops the connection and reconnects, reporting its end again.
 //     It acknowledges its written end (AckAfterWrite) or its fsynced and
 //     checkpointed end (AckAfterFsync).
+//   - States (state.go), one vocabulary on both ends. On the master, per
+//     connection: connecting until the sender first ran out of data;
+//     catching-up while the acknowledged offset is more than streamGap
+//     (512 KiB, one gathered send) behind the end; streaming once within it,
+//     left for catching-up only beyond catchUpGap (2 MiB); stalled when
+//     acknowledgements stood still for StallAfter (3 heartbeats) while the
+//     master holds data beyond them, or while the tailer is stalled;
+//     diverged when the master's data was rewritten or the connection was cut
+//     for it; needs-reseed and refused for refusals. On the slave: connecting,
+//     catching-up (behind the end the hello reply gave, or until the first
+//     heartbeat from a classic master), streaming (a heartbeat, or that end
+//     reached), stalled (nothing at all received for StallAfter), refused,
+//     diverged, needs-reseed, write-failed. Every change is one log line
+//     ("replication state changed", old_state, new_state, reason) at INFO,
+//     WARN for stalled, ERROR for the others. The master's own state:
+//     starting, serving, diverged, stalled, dir-missing.
+//   - Readiness (Master.Ready, Slave.Ready) is not liveness (Master.Healthy,
+//     Slave.Healthy): a master is ready while serving with as many slaves as
+//     the ack policy needs and none stalled or diverged; a slave while
+//     streaming.
+//   - A slave's name (SlaveConfig.Name) travels in the hello; the master
+//     names a classic slave by its address:port.
 package sidecar

@@ -1,9 +1,11 @@
 package sidecar
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -58,6 +60,10 @@ type MasterConfig struct {
 	// default the larger of 64 and MaxSlaves+MaxMetaConns.
 	MaxPending int
 	GapLog     time.Duration // log each slave's gap this often while slaves are connected; default 60s
+	// StallAfter is how long a slave's acknowledgements may stand still
+	// while the master holds data beyond them before its connection is
+	// stalled; default 3 heartbeats (follows SetTimeouts).
+	StallAfter time.Duration
 	// Meta, if set, serves connections that open with the metadata magic
 	// (package meta) on the same port, so they share its TLS and allow-list.
 	Meta MetaServer
@@ -102,12 +108,14 @@ type Master struct {
 	tail    *tailer.Tailer
 	tracker *ack.Tracker
 
-	mu     sync.Mutex
-	nextID int
-	conns  map[*masterConn]struct{}
-	counts [numKinds]int       // connections in m.conns by kind
-	known  *knownEnds          // positions earlier connections reached
-	divs   []tailer.Divergence // past divergences, oldest first; bounded
+	mu      sync.Mutex
+	nextID  int
+	conns   map[*masterConn]struct{}
+	counts  [numKinds]int       // connections in m.conns by kind
+	known   *knownEnds          // positions earlier connections reached
+	divs    []tailer.Divergence // past divergences, oldest first; bounded
+	state   *stateCell[MasterState]
+	started time.Time
 
 	accepted     atomic.Int64
 	refused      atomic.Int64
@@ -136,7 +144,8 @@ func NewMaster(log *zap.Logger, cfg MasterConfig, layout plugins.Layout, t *tail
 	}
 	cfg.defaults()
 	m := &Master{log: log, cfg: cfg, layout: layout, tail: t, tracker: tr,
-		conns: map[*masterConn]struct{}{}, known: newKnownEnds(1024)}
+		conns: map[*masterConn]struct{}{}, known: newKnownEnds(1024),
+		state: newStateCell(MasterStarting), started: time.Now()}
 	m.SetTimeouts(cfg.Heartbeat, cfg.Housekeeping)
 	t.OnDiverge(m.onDiverge)
 	return m
@@ -150,6 +159,7 @@ func (m *Master) Serve(ctx context.Context, ln net.Listener) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { m.followEnd(ctx) })
 	wg.Go(func() { m.logGaps(ctx) })
+	wg.Go(func() { m.watchStates(ctx) })
 	wg.Go(func() {
 		<-ctx.Done()
 		ln.Close()
@@ -290,19 +300,20 @@ func (m *Master) logGaps(ctx context.Context) {
 	}
 }
 
-// Stats returns a point-in-time view for status and metrics. Only
-// connections that are streaming are listed.
+// Stats returns a point-in-time view for status and metrics, states
+// evaluated afresh. Only connections that are streaming are listed.
 func (m *Master) Stats() MasterStats {
+	m.evaluate(time.Now())
 	st := m.tail.State()
-	out := MasterStats{End: st.End, Oldest: st.Oldest, Segments: st.Segments,
-		Connections: m.accepted.Load(), Refused: m.refused.Load(), Diverged: st.Diverged}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for c := range m.conns {
-		if c.streaming.Load() {
-			out.Slaves = append(out.Slaves, c.stats())
-		}
+	ms, reason, _ := m.state.get()
+	out := MasterStats{State: ms, StateReason: reason, End: st.End, Oldest: st.Oldest, Segments: st.Segments,
+		Connections: m.accepted.Load(), Refused: m.refused.Load(), Diverged: st.Diverged, Stalled: st.Stalled}
+	for _, c := range m.streamingConns() {
+		out.Slaves = append(out.Slaves, c.stats())
 	}
+	slices.SortFunc(out.Slaves, func(a, b SlaveConnStats) int {
+		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID))
+	})
 	return out
 }
 

@@ -31,16 +31,23 @@ type masterConn struct {
 	kind connKind             // guarded by m.mu
 	rr   haproto.ReportReader // reports after the first; the ack reader continues it
 
-	sent       atomic.Int64 // end of the bytes handed to the socket
-	acked      atomic.Int64
-	bytesSent  atomic.Int64
-	framesSent atomic.Int64
-	lastAck    atomic.Int64 // unix nanoseconds
-	streaming  atomic.Bool
-	tainted    atomic.Bool // cut by a divergence: its position vouches for nothing
-	proved     bool        // the hello's digest proved the slave holds what it reported
-	since      time.Time
-	hello      *haproto.Hello
+	sent        atomic.Int64 // end of the bytes handed to the socket
+	acked       atomic.Int64
+	bytesSent   atomic.Int64
+	framesSent  atomic.Int64
+	lastAck     atomic.Int64 // unix nanoseconds
+	streaming   atomic.Bool
+	advancedAt  atomic.Int64 // unix nanoseconds of the last ack that moved acked
+	reachedEnd  atomic.Bool  // the sender found nothing more to send at least once
+	state       *stateCell[SlaveState]
+	evalMu      sync.Mutex  // serializes evaluate
+	behindSince time.Time   // guarded by evalMu: when the slave was first seen behind
+	name        string      // the hello's name, else the address:port; set before streaming
+	tainted     atomic.Bool // cut by a divergence: its position vouches for nothing
+	proved      bool        // the hello's digest proved the slave holds what it reported
+	sidecar     bool        // the slave sent a hello
+	since       time.Time
+	hello       *haproto.Hello
 
 	// The sender's reusable buffers (only its goroutine touches them).
 	chunks []tailer.Chunk
@@ -55,7 +62,7 @@ const readBuf = 4096
 func newMasterConn(m *Master, conn net.Conn, id string) *masterConn {
 	br := bufio.NewReaderSize(conn, readBuf)
 	return &masterConn{m: m, conn: &bufferedConn{Conn: conn, r: br}, br: br, id: id, since: time.Now(),
-		log: m.log.With(zap.String("slave", id))}
+		log: m.log.With(zap.String("slave", id)), name: conn.RemoteAddr().String(), state: newStateCell(SlaveConnecting)}
 }
 
 // bufferedConn is a connection whose reads go through a bufio.Reader, so
@@ -69,7 +76,9 @@ type bufferedConn struct {
 func (b *bufferedConn) Read(p []byte) (int, error) { return b.r.Read(p) }
 
 func (c *masterConn) stats() SlaveConnStats {
-	return SlaveConnStats{ID: c.id, Addr: c.conn.RemoteAddr().String(), Sent: c.sent.Load(), Acked: c.acked.Load(),
+	st, reason, since := c.state.get()
+	return SlaveConnStats{ID: c.id, Addr: c.conn.RemoteAddr().String(), Name: c.name, Sidecar: c.sidecar,
+		State: st, Reason: reason, StateSince: since, Sent: c.sent.Load(), Acked: c.acked.Load(),
 		BytesSent: c.bytesSent.Load(), FramesSent: c.framesSent.Load(), ConnectedAt: c.since,
 		LastAckAt: time.Unix(0, c.lastAck.Load())}
 }
@@ -84,6 +93,7 @@ func (c *masterConn) serve(ctx context.Context) {
 	if err != nil {
 		c.m.refused.Add(1)
 		if permanent(err) {
+			c.refusedAs(err)
 			c.log.Error("refusing slave", zap.Error(err))
 		} else {
 			c.log.Warn("slave connection closed before streaming", zap.Error(err))
@@ -99,6 +109,7 @@ func (c *masterConn) serve(ctx context.Context) {
 	if err != nil {
 		c.m.refused.Add(1)
 		c.replyHello(err)
+		c.refusedAs(err)
 		c.log.Error("refusing slave", zap.Int64("reported_offset", first), zap.Error(err))
 		return
 	}
@@ -139,9 +150,10 @@ func (c *masterConn) stream(ctx context.Context, first, start int64) {
 	c.sent.Store(start)
 	c.acked.Store(first)
 	c.lastAck.Store(time.Now().UnixNano())
-	c.streaming.Store(true)
+	c.advancedAt.Store(time.Now().UnixNano())
 	tr := c.m.tracker
 	tr.AddSlave(c.id, c.conn.RemoteAddr().String())
+	tr.SetSlaveState(c.id, c.name, string(SlaveConnecting), "")
 	tr.Sent(c.id, start)
 	if first > 0 && c.proved && first <= c.m.tail.State().End { // not above a divergence found since
 		// Only a hello's digest proves the slave holds what it reported; a
@@ -149,6 +161,8 @@ func (c *masterConn) stream(ctx context.Context, first, start int64) {
 		tr.Ack(c.id, first)
 	}
 	c.log.Info("streaming to slave", zap.Int64("reported_offset", first), zap.Int64("start_offset", start))
+	c.streaming.Store(true)
+	c.evaluate(c.m.tail.State(), time.Now())
 	var wg sync.WaitGroup
 	var readErr error
 	wg.Go(func() {
@@ -161,6 +175,9 @@ func (c *masterConn) stream(ctx context.Context, first, start int64) {
 	c.conn.Close() // unblocks the reader
 	wg.Wait()
 	tr.RemoveSlave(c.id)
+	if errors.Is(sendErr, ErrNeedsReseed) || errors.Is(sendErr, ErrDiverged) {
+		c.refusedAs(sendErr)
+	}
 	c.m.connEnded(c)
 	c.logEnd(parent, sendErr, readErr)
 }
@@ -180,6 +197,13 @@ func (c *masterConn) logEnd(parent context.Context, sendErr, readErr error) {
 	default:
 		c.log.Warn("slave connection closed", append(fields, errs...)...)
 	}
+}
+
+// refusedAs records the state a refusal or a fatal send error leaves the
+// connection in, so that its log shows the transition with the reason.
+func (c *masterConn) refusedAs(err error) {
+	st := refusalState(err)
+	c.state.set(c.log, st.level(), st, err.Error())
 }
 
 // handshake reads the first report, and the hello before it if the slave
@@ -258,11 +282,36 @@ func (c *masterConn) readHello() (int64, error) {
 		return 0, fmt.Errorf("read hello: %w", err)
 	}
 	c.hello = &h
+	if err := c.takeName(h.Name); err != nil {
+		c.replyHello(err)
+		return 0, err
+	}
 	if err := c.checkLayout(h); err != nil {
 		c.replyHello(err)
 		return 0, err
 	}
 	return h.End, nil
+}
+
+// takeName names the connection after the hello's name; a slave that
+// sends none (an older sidecar) keeps its address:port. A bad name is
+// refused for good, in words the slave logs.
+func (c *masterConn) takeName(name string) error {
+	if name != "" {
+		if err := haproto.CheckName(name); err != nil {
+			return fmt.Errorf("%w: %w", err, ErrRefused)
+		}
+	}
+	other := c.m.setName(c, name)
+	if name == "" {
+		return nil
+	}
+	c.log = c.log.With(zap.String("slave_name", name))
+	if other != "" {
+		c.log.Warn("another connected slave has the same name: status and metrics cannot tell them apart; give each slave its own name",
+			zap.String("other_slave", other))
+	}
+	return nil
 }
 
 func (c *masterConn) checkLayout(h haproto.Hello) error {
@@ -284,7 +333,7 @@ func (c *masterConn) replyHello(err error) error {
 	if c.hello == nil {
 		return nil
 	}
-	rep := haproto.HelloReply{Version: haproto.Version, Layout: haproto.FromInfo(c.m.layout.Info())}
+	rep := haproto.HelloReply{Version: haproto.Version, Layout: haproto.FromInfo(c.m.layout.Info()), End: c.m.tail.State().End}
 	if err != nil {
 		rep.Error, rep.Retry, rep.Code = err.Error(), !permanent(err), refusalCode(err)
 	}

@@ -29,7 +29,11 @@ func (c *masterConn) send(ctx context.Context, start int64) error {
 		if n > 0 {
 			pos += n
 			lastWrite = time.Now()
+			c.evaluate(c.m.tail.State(), lastWrite) // a backlog is catching-up at once
 			continue
+		}
+		if !c.reachedEnd.Swap(true) {
+			c.evaluate(c.m.tail.State(), time.Now()) // at the end: streaming at once
 		}
 		hb.Reset(c.m.heartbeatEvery() - time.Since(lastWrite))
 		select {
@@ -151,7 +155,11 @@ func (c *masterConn) ack(off int64) error {
 	c.lastAck.Store(time.Now().UnixNano())
 	if off > c.acked.Load() {
 		c.acked.Store(off)
+		c.advancedAt.Store(time.Now().UnixNano())
 		c.m.tracker.Ack(c.id, off)
+		if cur, _, _ := c.state.get(); cur != SlaveStreaming {
+			c.evaluate(c.m.tail.State(), time.Now()) // may have caught up, or moved again
+		}
 	}
 	return nil
 }

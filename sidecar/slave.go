@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -58,6 +59,25 @@ type SlaveConfig struct {
 	// TLS, if set, wraps every connection to the master (replication and
 	// metadata) in mutual TLS. Not RocketMQ-compatible.
 	TLS *tls.Config
+	// Name is sent in the hello; the master labels this slave with it in
+	// status and metrics. Default: the host name. haproto.CheckName says
+	// what is allowed; a bad name is refused before connecting.
+	Name string
+	// StallAfter is how long the slave may receive nothing at all (not
+	// even a heartbeat) before it calls itself stalled; default 3 heartbeats.
+	StallAfter time.Duration
+	// SegmentSizeFromMaster lets a slave that holds no data take the
+	// master's segment size when the master refuses it for that difference
+	// alone: the slave closes its applier and calls Reopen with the
+	// master's size. A slave holding data is refused, naming both sizes.
+	SegmentSizeFromMaster bool
+	// Reopen, needed by SegmentSizeFromMaster, opens the slave's directory
+	// again with another segment size and returns the new layout and
+	// applier; the slave's applier is closed when it is called, and the
+	// caller owns closing the returned one as it did the first. The empty
+	// applier's checkpoint records the old size: Reopen moves it aside
+	// (applier.MoveAside) before applier.Open.
+	Reopen func(segmentSize int64) (plugins.Layout, *applier.Applier, error)
 }
 
 func (c *SlaveConfig) defaults() {
@@ -72,6 +92,10 @@ func (c *SlaveConfig) defaults() {
 	def(&c.MaxBackoff, 5*time.Second)
 	def(&c.DialTimeout, 5*time.Second)
 	def(&c.SyncEvery, 100*time.Millisecond)
+	def(&c.StallAfter, 3*c.Heartbeat)
+	if c.Name == "" {
+		c.Name, _ = os.Hostname() // none: the master names the slave by its address
+	}
 }
 
 // Slave replicates from a master into an applier.
@@ -87,21 +111,19 @@ type Slave struct {
 
 	acked      atomic.Int64
 	reconnects atomic.Int64
+	state      *stateCell[SlaveState]
+	lastFrame  atomic.Int64 // unix nanoseconds of the last frame, heartbeats included
+	helloEnd   atomic.Int64 // the master's end in its hello reply; 0: unknown
 	stateMu    sync.Mutex
-	state      SlaveState
 	lastErr    string
-	since      time.Time
 }
 
+// setState moves the slave's state machine; a reason is also kept as the
+// last error.
 func (s *Slave) setState(st SlaveState, reason string) {
-	s.stateMu.Lock()
-	defer s.stateMu.Unlock()
-	if s.state != st {
-		s.since = time.Now()
-	}
-	s.state = st
+	s.state.set(s.log, st.level(), st, reason)
 	if reason != "" {
-		s.lastErr = reason
+		s.noteErr(errors.New(reason))
 	}
 }
 
@@ -110,10 +132,11 @@ func (s *Slave) Stats() SlaveStats {
 	s.mu.Lock()
 	written, synced := s.app.End(), s.app.Synced()
 	s.mu.Unlock()
+	st, reason, since := s.state.get()
 	s.stateMu.Lock()
 	defer s.stateMu.Unlock()
-	return SlaveStats{State: s.state, Master: s.cfg.Master, Written: written, Synced: synced,
-		Acked: s.acked.Load(), Reconnects: s.reconnects.Load(), LastError: s.lastErr, Since: s.since}
+	return SlaveStats{Name: s.cfg.Name, State: st, Reason: reason, Master: s.cfg.Master, Written: written, Synced: synced,
+		Acked: s.acked.Load(), Reconnects: s.reconnects.Load(), LastError: s.lastErr, Since: since}
 }
 
 // NewSlave builds a slave over an opened (recovered) applier.
@@ -122,7 +145,8 @@ func NewSlave(log *zap.Logger, cfg SlaveConfig, layout plugins.Layout, app *appl
 		log = zap.NewNop()
 	}
 	cfg.defaults()
-	return &Slave{log: log, cfg: cfg, layout: layout, app: app, nudge: make(chan struct{}, 1), state: SlaveConnecting, since: time.Now()}
+	return &Slave{log: log.With(zap.String("slave_name", cfg.Name)), cfg: cfg, layout: layout, app: app,
+		nudge: make(chan struct{}, 1), state: newStateCell(SlaveConnecting)}
 }
 
 // Run connects, replicates and reconnects with capped back-off until ctx
@@ -150,6 +174,9 @@ func (s *Slave) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
+		if errors.Is(err, errAdopted) {
+			continue // reconnect at once with the master's segment size
+		}
 		if refused = errors.Is(err, ErrRefused); refused {
 			if err := s.onRefusal(ctx, err); err != nil {
 				return err
@@ -157,6 +184,9 @@ func (s *Slave) Run(ctx context.Context) error {
 			continue
 		}
 		s.noteErr(err)
+		if cur, _, _ := s.state.get(); cur != SlaveWriteFailed && err != nil {
+			s.setState(SlaveConnecting, "reconnecting: "+err.Error())
+		}
 		progressed := s.End() > from
 		if progressed || time.Since(start) > s.cfg.MaxBackoff {
 			bo.reset() // the session moved the slave on, or worked for a while
@@ -203,10 +233,13 @@ func (s *Slave) logRetry(err error, d time.Duration, progressed bool) {
 	s.log.Warn("replication connection lost; reconnecting", fields...)
 }
 
-// refusalState is the state a refusal leaves the slave in.
+// refusalState is the state a refusal leaves a slave in.
 func refusalState(err error) SlaveState {
-	if errors.Is(err, ErrNeedsReseed) {
+	switch {
+	case errors.Is(err, ErrNeedsReseed):
 		return SlaveNeedsReseed
+	case errors.Is(err, ErrDiverged):
+		return SlaveDiverged
 	}
 	return SlaveRefused
 }
@@ -248,6 +281,7 @@ func (s *Slave) syncLoop(ctx context.Context) {
 			if moved {
 				s.poke()
 			}
+			s.checkStall(now)
 		}
 	}
 }

@@ -28,12 +28,15 @@ func (s *Slave) session(ctx context.Context) error {
 	if err := s.prepare(); err != nil {
 		return err
 	}
+	masterEnd := int64(0)
 	if !s.cfg.Classic {
-		if err := s.hello(conn); err != nil {
+		rep, err := s.hello(conn)
+		if err != nil {
 			return err
 		}
+		masterEnd = rep.End
 	}
-	s.setState(SlaveStreaming, "")
+	s.startStreaming(masterEnd)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -67,37 +70,47 @@ func (s *Slave) prepare() error {
 	return nil
 }
 
-// hello announces the layout, the end and a digest of the slave's tail.
-func (s *Slave) hello(conn net.Conn) error {
+// hello announces the name, the layout, the end and a digest of the
+// slave's tail, and returns the master's accepting reply.
+func (s *Slave) hello(conn net.Conn) (haproto.HelloReply, error) {
+	if s.cfg.Name != "" {
+		if err := haproto.CheckName(s.cfg.Name); err != nil {
+			return haproto.HelloReply{}, fmt.Errorf("cannot say hello: %w: %w", err, ErrRefused)
+		}
+	}
 	end := s.End()
 	from, crc, err := s.tailDigest(end)
 	if err != nil {
-		return err
+		return haproto.HelloReply{}, err
 	}
-	h := haproto.Hello{Version: haproto.Version, Layout: haproto.FromInfo(s.layout.Info()), End: end, TailStart: from, TailCRC: crc}
+	h := haproto.Hello{Version: haproto.Version, Layout: haproto.FromInfo(s.layout.Info()), End: end,
+		TailStart: from, TailCRC: crc, Name: s.cfg.Name}
 	conn.SetDeadline(time.Now().Add(s.cfg.Housekeeping))
 	defer conn.SetDeadline(time.Time{})
 	if err := haproto.WriteHello(conn, h); err != nil {
-		return fmt.Errorf("send hello: %w", err)
+		return haproto.HelloReply{}, fmt.Errorf("send hello: %w", err)
 	}
 	rep, err := haproto.ReadHelloReply(conn)
 	if err != nil {
 		if errors.Is(err, haproto.ErrBadHello) {
-			return fmt.Errorf("%w: %w", err, ErrRefused)
+			return rep, fmt.Errorf("%w: %w", err, ErrRefused)
 		}
-		return err
+		return rep, err
 	}
 	switch {
 	case rep.Error != "" && rep.Retry:
-		return s.refusal(rep, errTurnedAway)
+		return rep, s.refusal(rep, errTurnedAway)
 	case rep.Code == haproto.CodeReseed:
-		return s.refusal(rep, ErrNeedsReseed)
+		return rep, s.refusal(rep, ErrNeedsReseed)
 	case rep.Code == haproto.CodeDiverged:
-		return s.refusal(rep, ErrDiverged)
+		return rep, s.refusal(rep, ErrDiverged)
 	case rep.Error != "":
-		return s.refusal(rep, ErrLayoutMismatch)
+		if s.segmentSizeOnly(rep.Layout) {
+			return rep, s.adoptSegmentSize(rep)
+		}
+		return rep, s.refusal(rep, ErrLayoutMismatch)
 	}
-	return nil
+	return rep, nil
 }
 
 // refusalError is the master's refusal as the slave reports it: the
@@ -283,5 +296,6 @@ func (s *Slave) apply(h haproto.Header, body [][]byte) error {
 	if h.Size > 0 {
 		s.poke()
 	}
+	s.onFrame(h.Size, h.Offset+int64(h.Size))
 	return nil
 }

@@ -8,18 +8,28 @@ import (
 
 // SlaveConnStats is the master's view of one slave connection.
 type SlaveConnStats struct {
-	ID          string
-	Addr        string
-	Sent        int64 // end of the bytes handed to the socket
-	Acked       int64 // last acknowledged offset
-	BytesSent   int64 // body bytes sent on this connection
-	FramesSent  int64 // frames sent on this connection, heartbeats included
+	ID   string
+	Addr string
+	// Name is the slave's name from its hello (SlaveConfig.Name); a
+	// classic slave, which sends no hello, is named by its address:port.
+	Name string
+	// Sidecar is true when the slave sent a hello (it has a stable name).
+	Sidecar     bool
+	State       SlaveState
+	Reason      string    // why State, for the bad states
+	StateSince  time.Time // when State was entered
+	Sent        int64     // end of the bytes handed to the socket
+	Acked       int64     // last acknowledged offset
+	BytesSent   int64     // body bytes sent on this connection
+	FramesSent  int64     // frames sent on this connection, heartbeats included
 	ConnectedAt time.Time
 	LastAckAt   time.Time
 }
 
 // MasterStats is a point-in-time view of the master, for status and metrics.
 type MasterStats struct {
+	State       MasterState
+	StateReason string
 	End         int64 // the tailer's published safe end
 	Oldest      int64 // start of the oldest segment served
 	Segments    int
@@ -29,22 +39,16 @@ type MasterStats struct {
 	// Diverged is the last divergence of the master's data (published bytes
 	// rewritten on disk); Active while serving stops at Diverged.At.
 	Diverged tailer.Divergence
+	// Stalled is set while the tail cannot advance past bytes the layout
+	// does not accept.
+	Stalled tailer.Stall
 }
-
-// SlaveState names what a slave is doing.
-type SlaveState string
-
-const (
-	SlaveConnecting  SlaveState = "connecting"
-	SlaveStreaming   SlaveState = "streaming"
-	SlaveRefused     SlaveState = "refused"      // layout mismatch or diverged; stopped
-	SlaveNeedsReseed SlaveState = "needs-reseed" // the master no longer has its next offset
-	SlaveWriteFailed SlaveState = "write-failed" // local write error; retrying
-)
 
 // SlaveStats is a point-in-time view of a slave, for status and metrics.
 type SlaveStats struct {
+	Name       string
 	State      SlaveState
+	Reason     string // why State, for the states other than streaming
 	Master     string
 	Written    int64 // applier's End
 	Synced     int64 // applier's Synced: fsynced and checkpointed

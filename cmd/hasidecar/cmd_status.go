@@ -68,6 +68,7 @@ func statusJSON(s ack.Snapshot) statusDoc {
 
 func printStatus(w io.Writer, s ack.Snapshot, now time.Time) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "master state\t%s\n", masterStateLine(s))
 	fmt.Fprintf(tw, "master end\t%d\n", s.MasterEnd)
 	fmt.Fprintf(tw, "policy\t%s\n", s.Policy)
 	fmt.Fprintf(tw, "committed\t%d\n", s.Committed)
@@ -75,14 +76,33 @@ func printStatus(w io.Writer, s ack.Snapshot, now time.Time) error {
 	fmt.Fprintf(tw, "divergence\t%s\n", divergenceLine(s.Divergence, now))
 	fmt.Fprintf(tw, "slaves\t%d\n\n", len(s.Slaves))
 	if len(s.Slaves) > 0 {
-		fmt.Fprintln(tw, "ID\tADDR\tSENT\tACKED\tLAG BYTES\tCONNECTED SINCE")
+		fmt.Fprintln(tw, "NAME\tSTATE\tID\tADDR\tSENT\tACKED\tLAG BYTES\tCONNECTED SINCE\tREASON")
 		for _, sl := range s.Slaves {
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s (%s)\n", sl.ID, sl.Addr, sl.Sent, sl.Acked,
-				max(0, s.MasterEnd-sl.Acked), sl.ConnectedAt.Format(time.RFC3339),
-				now.Sub(sl.ConnectedAt).Truncate(time.Second))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s (%s)\t%s\n", orUnknown(sl.Name), orUnknown(sl.State), sl.ID, sl.Addr,
+				sl.Sent, sl.Acked, max(0, s.MasterEnd-sl.Acked), sl.ConnectedAt.Format(time.RFC3339),
+				now.Sub(sl.ConnectedAt).Truncate(time.Second), sl.Reason)
 		}
 	}
 	return tw.Flush()
+}
+
+// masterStateLine is the master's state and reason; a master that
+// predates states says none, and status says so rather than guessing.
+func masterStateLine(s ack.Snapshot) string {
+	if s.MasterState == "" {
+		return "unknown (the master does not report states)"
+	}
+	if s.MasterReason == "" {
+		return s.MasterState
+	}
+	return s.MasterState + ": " + s.MasterReason
+}
+
+func orUnknown(v string) string {
+	if v == "" {
+		return "-"
+	}
+	return v
 }
 
 // divergenceLine says whether the master's data diverged from what the

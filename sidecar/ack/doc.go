@@ -116,6 +116,18 @@
 //	at          int64    the divergence offset (0 when not diverged)
 //	since_unix_ms int64  when it diverged (0 when not diverged)
 //	reason_len  uint16, reason [reason_len]byte
+//	master_state_len uint8, master_state [..]byte  "serving", "starting", "stalled", "diverged", "dir-missing"
+//	master_reason_len uint16, master_reason [..]byte
+//	state_count uint16   entries that follow, for the first state_count slaves of the list, in its order
+//	per entry: name_len uint8, name [..]byte, state_len uint8, state [..]byte
+//	           ("connecting", "catching-up", "streaming", "stalled", ...),
+//	           reason_len uint16, reason [..]byte
+//
+// The state fields came after the divergence: a trailer that ends after
+// the divergence reason (an older server) has none. Names are cut to 128
+// bytes, states to 32, reasons to 512, and since trailer_len is a uint16
+// only the entries that fit in 65535 bytes go (about 100 slaves at the
+// longest; the rest arrive without a state).
 //
 // A decoder reads the fields it knows and skips the rest of trailer_len, so
 // later versions may append fields. QUERY's STATUS has no trailer, so

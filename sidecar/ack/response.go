@@ -71,8 +71,48 @@ func AppendSnapshotExt(dst []byte, id uint32, s Snapshot) []byte {
 	dst = binary.BigEndian.AppendUint64(dst, uint64(s.Divergence.At))
 	dst = binary.BigEndian.AppendUint64(dst, uint64(since))
 	dst = appendString16(dst, s.Divergence.Reason, maxReason)
+	dst = appendStates(dst, lenAt+2+maxTrailer, s)
 	binary.BigEndian.PutUint16(dst[lenAt:], uint16(len(dst)-lenAt-2))
 	return endFrame(dst, at)
+}
+
+// Bounds of the trailer's state fields: trailer_len is a uint16, so the
+// states of as many slaves as fit go, in the slave list's order; the
+// others arrive without one (doc.go).
+const (
+	maxTrailer     = 1<<16 - 1
+	maxStateWire   = 32
+	maxStateReason = 512
+	maxNameWire    = 128
+)
+
+// appendStates appends the master's state and each slave's name, state
+// and reason, stopping before the trailer would pass limit (an index in
+// dst).
+func appendStates(dst []byte, limit int, s Snapshot) []byte {
+	dst = appendString8(dst, s.MasterState, maxStateWire)
+	dst = appendString16(dst, s.MasterReason, maxStateReason)
+	countAt := len(dst)
+	dst = append(dst, 0, 0) // slave_count, filled below
+	n := 0
+	for _, sl := range s.Slaves[:min(len(s.Slaves), maxSlaveWire)] {
+		entry := appendString8(nil, sl.Name, maxNameWire)
+		entry = appendString8(entry, sl.State, maxStateWire)
+		entry = appendString16(entry, sl.Reason, maxStateReason)
+		if len(dst)+len(entry) > limit {
+			break
+		}
+		dst = append(dst, entry...)
+		n++
+	}
+	binary.BigEndian.PutUint16(dst[countAt:], uint16(n))
+	return dst
+}
+
+func appendString8(dst []byte, s string, limit int) []byte {
+	s = s[:min(len(s), limit, 255)]
+	dst = append(dst, uint8(len(s)))
+	return append(dst, s...)
 }
 
 func appendStatusBody(dst []byte, s Snapshot) []byte {
@@ -159,14 +199,16 @@ func (d *decoder) snapshot() Snapshot {
 		s.Slaves = append(s.Slaves, sl)
 	}
 	if len(d.b) > 0 && d.err == nil { // the trailer of an answer to QUERY_EXT
-		s.Divergence = d.trailer()
+		d.trailer(&s)
 	}
 	return s
 }
 
-// trailer reads the STATUS trailer. Bytes past the fields known here are
-// a later version's and are skipped: trailer_len says how many there are.
-func (d *decoder) trailer() Divergence {
+// trailer reads the STATUS trailer into s. Bytes past the fields known
+// here are a later version's and are skipped: trailer_len says how many
+// there are. A trailer that ends after the divergence (an older server)
+// leaves the states empty.
+func (d *decoder) trailer(s *Snapshot) {
 	t := decoder{b: d.take(int(d.u16()))}
 	var v Divergence
 	v.Active = t.u8() == 1
@@ -176,8 +218,28 @@ func (d *decoder) trailer() Divergence {
 	if v.Active {
 		v.Since = time.UnixMilli(since)
 	}
+	s.Divergence = v
+	if len(t.b) > 0 && t.err == nil {
+		t.states(s)
+	}
 	if t.err != nil && d.err == nil {
 		d.err = t.err
 	}
-	return v
+}
+
+// states reads the master's state and the slaves' names, states and
+// reasons, which follow the slave list's order.
+func (d *decoder) states(s *Snapshot) {
+	s.MasterState = string(d.take(int(d.u8())))
+	s.MasterReason = d.str16()
+	n := int(d.u16())
+	if n > len(s.Slaves) && d.err == nil {
+		d.err = ErrBadFrame // more states than slaves
+	}
+	for i := 0; i < n && d.err == nil; i++ {
+		sl := &s.Slaves[i]
+		sl.Name = string(d.take(int(d.u8())))
+		sl.State = string(d.take(int(d.u8())))
+		sl.Reason = d.str16()
+	}
 }

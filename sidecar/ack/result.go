@@ -44,8 +44,14 @@ type Result struct {
 
 // SlaveState is one connected slave as the tracker sees it.
 type SlaveState struct {
-	ID          string    `json:"id"`
-	Addr        string    `json:"addr"`
+	ID   string `json:"id"`
+	Addr string `json:"addr"`
+	// Name, State and Reason are the master's description of the
+	// connection (sidecar.SlaveState names); over the wire they need
+	// QUERY_EXT (doc.go).
+	Name        string    `json:"name,omitempty"`
+	State       string    `json:"state,omitempty"`
+	Reason      string    `json:"reason,omitempty"`
 	Sent        int64     `json:"sent"`
 	Acked       int64     `json:"acked"`
 	ConnectedAt time.Time `json:"connected_at"`
@@ -61,4 +67,8 @@ type Snapshot struct {
 	// Divergence is the zero value unless the tracker is diverged. Over
 	// the wire it needs QUERY_EXT (doc.go); a QUERY's STATUS lacks it.
 	Divergence Divergence `json:"divergence"`
+	// MasterState and MasterReason describe the master itself
+	// (sidecar.MasterState names); over the wire they need QUERY_EXT.
+	MasterState  string `json:"master_state,omitempty"`
+	MasterReason string `json:"master_reason,omitempty"`
 }

@@ -38,6 +38,7 @@ type Tracker struct {
 	slaves        map[string]*SlaveState
 	tainted       map[string]bool // slaves sent diverged data: acks ignored
 	div           Divergence
+	master        masterInfo // the master's own state, for STATUS
 	waiters       offsetHeap
 	deadlines     deadlineHeap // the waiters with a deadline
 	timer         *time.Timer  // fires expire at deadlines[0]; nil until needed

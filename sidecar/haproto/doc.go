@@ -36,4 +36,27 @@
 // a HelloReply JSON document. If the reply carries an error the master closes
 // the connection; otherwise the classic protocol follows on the same connection,
 // starting with the slave's first offset report.
+//
+// Hello, byte by byte (version 1; the name is optional, added without a
+// version change). A slave named "db-2" with an empty directory sends
+//
+//	ff 48 41 53 49 44 45 31   HelloMagic ("\xffHASIDE1")
+//	00 00 00 8a               length: 138 bytes of JSON follow
+//	{"version":1,"layout":{"name":"rocketmq","segment_size":1073741824,"preallocated":true},
+//	 "end":0,"tail_start":0,"tail_crc":0,"name":"db-2"}   (one line on the wire)
+//
+// Fields: version (1), layout {name, segment_size, preallocated}, end (the
+// report that follows), tail_start and tail_crc (CRC-32C of [tail_start,
+// end), at most TailWindow bytes, within end's segment), name (optional:
+// 1..MaxName bytes of printable ASCII without spaces, CheckName). An
+// older master decodes the JSON with encoding/json, which skips unknown
+// fields: it accepts a named hello and names the slave by its address, as
+// it did. A master that knows names refuses a bad one for good with a
+// layout refusal saying why; a hello without a name (an older slave) is
+// named by its address:port.
+//
+// HelloReply: version, layout (the master's: a slave refused for a
+// segment size alone may take it, see sidecar.SlaveConfig), error, retry,
+// code, and end (optional, the master's end offset when it answered; an
+// older master sends none, read as 0 = unknown).
 package haproto

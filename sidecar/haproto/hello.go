@@ -48,6 +48,29 @@ type Hello struct {
 	// whose bytes differ there knows the slave diverged.
 	TailStart int64  `json:"tail_start"`
 	TailCRC   uint32 `json:"tail_crc"`
+	// Name is the slave's name (its host name by default), the master's
+	// label for it in status and metrics. Optional: a master that predates
+	// it ignores it (JSON decoding skips unknown fields), an empty one
+	// leaves the master naming the slave by its address:port. At most
+	// MaxName bytes of printable ASCII (CheckName).
+	Name string `json:"name,omitempty"`
+}
+
+// MaxName bounds a slave's name: it is a metric label and a STATUS field.
+const MaxName = 128
+
+// CheckName accepts a slave name of 1..MaxName printable ASCII bytes
+// without spaces, so that it is safe as a label, in a log and on a wire.
+func CheckName(name string) error {
+	if name == "" || len(name) > MaxName {
+		return fmt.Errorf("slave name %q: want 1..%d bytes: %w", name, MaxName, ErrBadHello)
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c <= ' ' || c > '~' {
+			return fmt.Errorf("slave name %q: byte %d is not printable ASCII without spaces: %w", name, i, ErrBadHello)
+		}
+	}
+	return nil
 }
 
 // TailWindow is how many bytes below the slave's end the tail digest covers.
@@ -65,6 +88,10 @@ type HelloReply struct {
 	Retry bool `json:"retry,omitempty"`
 	// Code classifies a refusal: "layout", "diverged", "reseed" or "unavailable".
 	Code string `json:"code,omitempty"`
+	// End is the master's end offset when it answered (optional; a master
+	// that predates it sends none, decoded as 0): the slave's first
+	// measure of how far behind it is.
+	End int64 `json:"end,omitempty"`
 }
 
 // Refusal codes carried in HelloReply.Code.

@@ -1,5 +1,5 @@
 // Package metrics exposes the sidecar to Prometheus (pull model) and serves
-// /healthz.
+// /healthz and /readyz.
 //
 // Collectors read a snapshot function at each scrape (sidecar.MasterStats,
 // sidecar.SlaveStats), so nothing in the replication path touches a metric;
@@ -24,15 +24,26 @@
 //	hasidecar_slave_lag_seconds{slave}          gauge    how long the master's end has been past the acked offset
 //	hasidecar_slave_sent_bytes_total{slave}     counter  body bytes sent, across reconnects
 //	hasidecar_slave_sent_frames_total{slave}    counter  frames sent (heartbeats included), across reconnects
+//	hasidecar_master_slave_state{slave,state}   gauge    1 for the connection's replication state, 0 for the others
+//	hasidecar_master_state{state}               gauge    1 for the master's state (starting, serving, diverged, stalled, dir-missing)
 //
-// The slave label is the slave's IP address without the port: the port
-// changes with every reconnect and would create a new series each time.
-// When several connections come from one IP, the gauges show the one with
-// the highest acknowledged offset and the counters add them up. The
-// counters are kept by the collector: it adds a closed connection's last
-// observed counts to a running total per IP, so bytes sent after the last
-// scrape or Sample before a disconnect are not counted (an undercount, never
-// a reset).
+// The slave label is the name a sidecar slave sends in its hello
+// (sidecar.SlaveConfig.Name, its host name by default), so two slaves on
+// one host are two series. A classic slave (no hello, no name) is labelled
+// by its IP address without the port: the port changes with every
+// reconnect and would create a new series each time. When several
+// connections share a label, the gauges show the one with the highest
+// acknowledged offset and the counters add them up. The counters are kept
+// by the collector: it adds a closed connection's last observed counts to
+// a running total per label (at most 1024 labels are remembered), so
+// bytes sent after the last scrape or Sample before a disconnect are not
+// counted (an undercount, never a reset).
+//
+// The per-slave state is hasidecar_master_slave_state, not
+// hasidecar_slave_state: the slave exports that name for itself with the
+// label set {state}, and one name must not have two label sets (a process
+// running both roles registers both collectors in one registry). Both use
+// the states of sidecar.SlaveStates, every one exported (0 or 1).
 //
 // Lag in seconds comes from samples of the master's end offset taken by
 // Sample (call it every second, or run Run) and at each scrape: it is the
@@ -61,6 +72,8 @@
 // # HTTP
 //
 // Server serves GET /metrics (the Prometheus text or protobuf format,
-// negotiated) and GET /healthz: 200 "ok" while the health function returns
-// nil, else 503 with the error text.
+// negotiated), GET /healthz (liveness: the process serves) and GET /readyz
+// (readiness: the role can do its job, WithReady): each 200 "ok" while its
+// function returns nil, else 503 with the error text. Without WithReady,
+// /readyz answers what /healthz answers.
 package metrics

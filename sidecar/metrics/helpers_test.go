@@ -30,7 +30,12 @@ func (m *masterSource) get() sidecar.MasterStats   { m.mu.Lock(); defer m.mu.Unl
 // base URL; the server is stopped and waited for at cleanup.
 func startServer(t *testing.T, reg *prometheus.Registry, healthy func() error) string {
 	t.Helper()
-	s := NewServer(zaptest.NewLogger(t), "127.0.0.1:0", reg, healthy)
+	return startServerOpts(t, reg, healthy)
+}
+
+func startServerOpts(t *testing.T, reg *prometheus.Registry, healthy func() error, opts ...Option) string {
+	t.Helper()
+	s := NewServer(zaptest.NewLogger(t), "127.0.0.1:0", reg, healthy, opts...)
 	if err := s.Listen(); err != nil {
 		t.Fatal(err)
 	}

@@ -26,7 +26,18 @@ var (
 	descLagSeconds  = newDesc("slave_lag_seconds", "Time since the master's end first exceeded the slave's acknowledged offset; 0 when caught up.", "slave")
 	descSentBytes   = newDesc("slave_sent_bytes_total", "Body bytes sent to the slave, summed over its connections.", "slave")
 	descSentFrames  = newDesc("slave_sent_frames_total", "Frames sent to the slave (heartbeats included), summed over its connections.", "slave")
+	// Not hasidecar_slave_state: the slave exports that name with the label
+	// set {state}, and one name must not have two label sets (a process
+	// running both roles registers both collectors in one registry).
+	descSlaveStateM = newDesc("master_slave_state", "1 for the slave connection's current replication state as the master sees it, 0 for the others.", "slave", "state")
+	descMasterState = newDesc("master_state", "1 for the master's current state, 0 for the others.", "state")
 )
+
+// maxRetired bounds the closed slaves whose counters are kept: names come
+// from the slaves' hellos, and a peer inventing names must not grow the
+// collector without end. Beyond it an arbitrary one is dropped (its
+// counters restart at 0 if it comes back).
+const maxRetired = 1024
 
 func newDesc(name, help string, labels ...string) *prometheus.Desc {
 	return prometheus.NewDesc("hasidecar_"+name, help, labels, nil)
@@ -43,12 +54,12 @@ type MasterCollector struct {
 	mu      sync.Mutex
 	samples endSamples
 	conns   map[string]connCounts // connection ID -> last observed counts
-	retired map[string]connCounts // slave IP -> counts of its closed connections
+	retired map[string]connCounts // slave label -> counts of its closed connections
 }
 
 // connCounts is one connection's (or a sum of closed connections') counts.
 type connCounts struct {
-	host          string
+	label         string
 	bytes, frames int64
 }
 
@@ -94,7 +105,7 @@ func (c *MasterCollector) Run(ctx context.Context) error {
 func (c *MasterCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descEnd, descOldest, descSegments, descConnected,
 		descConnections, descRefused, descSent, descAcked, descLagBytes, descLagSeconds,
-		descSentBytes, descSentFrames, descDiverged, descDivergences} {
+		descSentBytes, descSentFrames, descDiverged, descDivergences, descSlaveStateM, descMasterState} {
 		ch <- d
 	}
 }
@@ -115,15 +126,36 @@ func (c *MasterCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(ch, descRefused, float64(st.Refused))
 	gauge(ch, descDiverged, boolValue(st.Diverged.Active))
 	counter(ch, descDivergences, float64(st.Diverged.Count))
-	for host, s := range bestPerHost(st.Slaves) {
-		gauge(ch, descSent, float64(s.Sent), host)
-		gauge(ch, descAcked, float64(s.Acked), host)
-		gauge(ch, descLagBytes, float64(max(st.End-s.Acked, 0)), host)
-		gauge(ch, descLagSeconds, c.samples.lag(now, s.Acked).Seconds(), host)
+	for _, ms := range sidecar.MasterStates {
+		gauge(ch, descMasterState, boolValue(ms == st.State), string(ms))
 	}
-	for host, t := range c.totals() {
-		counter(ch, descSentBytes, float64(t.bytes), host)
-		counter(ch, descSentFrames, float64(t.frames), host)
+	for label, s := range bestPerLabel(st.Slaves) {
+		gauge(ch, descSent, float64(s.Sent), label)
+		gauge(ch, descAcked, float64(s.Acked), label)
+		gauge(ch, descLagBytes, float64(max(st.End-s.Acked, 0)), label)
+		gauge(ch, descLagSeconds, c.samples.lag(now, s.Acked).Seconds(), label)
+		stateGauges(ch, descSlaveStateM, s.State, label)
+	}
+	for label, t := range c.totals() {
+		counter(ch, descSentBytes, float64(t.bytes), label)
+		counter(ch, descSentFrames, float64(t.frames), label)
+	}
+}
+
+// stateGauges emits 1 for the current state and 0 for every other known
+// state; a state unknown here (added later) still gets its own 1. The
+// labels come before the state label.
+func stateGauges(ch chan<- prometheus.Metric, d *prometheus.Desc, cur sidecar.SlaveState, labels ...string) {
+	known := false
+	for _, s := range sidecar.SlaveStates {
+		v := 0.0
+		if s == cur {
+			v, known = 1, true
+		}
+		gauge(ch, d, v, append(labels, string(s))...)
+	}
+	if !known && cur != "" {
+		gauge(ch, d, 1, append(labels, string(cur))...)
 	}
 }
 
@@ -133,47 +165,65 @@ func (c *MasterCollector) observeConns(slaves []sidecar.SlaveConnStats) {
 	open := make(map[string]bool, len(slaves))
 	for _, s := range slaves {
 		open[s.ID] = true
-		c.conns[s.ID] = connCounts{host: hostOf(s.Addr), bytes: s.BytesSent, frames: s.FramesSent}
+		c.conns[s.ID] = connCounts{label: labelOf(s), bytes: s.BytesSent, frames: s.FramesSent}
 	}
 	for id, cc := range c.conns {
 		if open[id] {
 			continue
 		}
-		r := c.retired[cc.host]
+		if _, ok := c.retired[cc.label]; !ok && len(c.retired) >= maxRetired {
+			for old := range c.retired { // map order: an arbitrary one goes
+				delete(c.retired, old)
+				break
+			}
+		}
+		r := c.retired[cc.label]
 		r.bytes += cc.bytes
 		r.frames += cc.frames
-		c.retired[cc.host] = r
+		c.retired[cc.label] = r
 		delete(c.conns, id)
 	}
 }
 
-// totals adds open connections to the retired sums, per host. Caller
+// totals adds open connections to the retired sums, per label. Caller
 // holds mu.
 func (c *MasterCollector) totals() map[string]connCounts {
 	out := make(map[string]connCounts, len(c.retired))
-	for host, r := range c.retired {
-		out[host] = r
+	for label, r := range c.retired {
+		out[label] = r
 	}
 	for _, cc := range c.conns {
-		t := out[cc.host]
+		t := out[cc.label]
 		t.bytes += cc.bytes
 		t.frames += cc.frames
-		out[cc.host] = t
+		out[cc.label] = t
 	}
 	return out
 }
 
-// bestPerHost keeps, per slave IP, the connection with the highest acked
-// offset, so one IP yields one series however many connections it has.
-func bestPerHost(slaves []sidecar.SlaveConnStats) map[string]sidecar.SlaveConnStats {
+// bestPerLabel keeps, per slave label, the connection with the highest
+// acked offset, so one slave yields one series however many connections
+// it has (a reconnect overlapping the old connection's end).
+func bestPerLabel(slaves []sidecar.SlaveConnStats) map[string]sidecar.SlaveConnStats {
 	out := make(map[string]sidecar.SlaveConnStats, len(slaves))
 	for _, s := range slaves {
-		h := hostOf(s.Addr)
-		if cur, ok := out[h]; !ok || s.Acked > cur.Acked {
-			out[h] = s
+		l := labelOf(s)
+		if cur, ok := out[l]; !ok || s.Acked > cur.Acked {
+			out[l] = s
 		}
 	}
 	return out
+}
+
+// labelOf is a connection's slave label: the name a sidecar slave sent in
+// its hello; for a classic slave, which has no name and reconnects from a
+// new port each time, its IP (its address:port would make a new series on
+// every reconnect).
+func labelOf(s sidecar.SlaveConnStats) string {
+	if s.Sidecar && s.Name != "" && s.Name != s.Addr {
+		return s.Name
+	}
+	return hostOf(s.Addr)
 }
 
 // hostOf drops the port of "ip:port"; anything else is used as it is.

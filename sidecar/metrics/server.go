@@ -29,7 +29,8 @@ func NewRegistry() *prometheus.Registry {
 	return reg
 }
 
-// Server serves /metrics and /healthz. Listen (optional) then Run.
+// Server serves /metrics, /healthz (liveness) and /readyz (readiness).
+// Listen (optional) then Run.
 type Server struct {
 	log     *zap.Logger
 	addr    string
@@ -39,12 +40,31 @@ type Server struct {
 	ln net.Listener
 }
 
+// Option configures a Server.
+type Option func(*serverOpts)
+
+type serverOpts struct {
+	ready func() error
+}
+
+// WithReady sets the readiness function behind /readyz (sidecar's
+// Master.Ready or Slave.Ready). It is called on every /readyz request
+// and must be cheap.
+func WithReady(ready func() error) Option {
+	return func(o *serverOpts) { o.ready = ready }
+}
+
 // NewServer returns a server for addr ("host:port"; ":0" picks a port, see
 // Addr). healthy may be nil (always healthy); it is called on every
-// /healthz request and must be cheap.
-func NewServer(log *zap.Logger, addr string, reg *prometheus.Registry, healthy func() error) *Server {
+// /healthz request and must be cheap. Without WithReady, /readyz answers
+// what /healthz answers.
+func NewServer(log *zap.Logger, addr string, reg *prometheus.Registry, healthy func() error, opts ...Option) *Server {
 	if log == nil {
 		log = zap.NewNop()
+	}
+	o := serverOpts{ready: healthy}
+	for _, opt := range opts {
+		opt(&o)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{
@@ -53,6 +73,7 @@ func NewServer(log *zap.Logger, addr string, reg *prometheus.Registry, healthy f
 		EnableOpenMetrics: true,
 	}))
 	mux.HandleFunc("GET /healthz", healthzHandler(healthy))
+	mux.HandleFunc("GET /readyz", healthzHandler(o.ready)) // same shape: 200 "ok" or 503 with the reason
 	return &Server{log: log, addr: addr, handler: mux}
 }
 

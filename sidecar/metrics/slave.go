@@ -12,15 +12,8 @@ var (
 	descSynced     = newDesc("slave_synced_offset", "End of the bytes the slave fsynced and checkpointed (absolute byte offset).")
 	descReported   = newDesc("slave_reported_offset", "Last offset the slave reported (acknowledged) to the master (absolute byte offset).")
 	descReconnects = newDesc("slave_reconnects_total", "Sessions the slave started after its first.")
-	descState      = newDesc("slave_state", "1 for the slave's current state, 0 for the others.", "state")
+	descState      = newDesc("slave_state", "1 for the slave's current replication state, 0 for the others.", "state")
 )
-
-// slaveStates are the states always exported, so that a query for one of
-// them finds a 0 rather than no series.
-var slaveStates = []sidecar.SlaveState{
-	sidecar.SlaveConnecting, sidecar.SlaveStreaming, sidecar.SlaveRefused,
-	sidecar.SlaveNeedsReseed, sidecar.SlaveWriteFailed,
-}
 
 // SlaveCollector exports sidecar.SlaveStats. Safe for concurrent use.
 type SlaveCollector struct {
@@ -50,15 +43,5 @@ func (c *SlaveCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(ch, descSynced, float64(st.Synced))
 	gauge(ch, descReported, float64(st.Acked))
 	counter(ch, descReconnects, float64(st.Reconnects))
-	known := false
-	for _, s := range slaveStates {
-		v := 0.0
-		if s == st.State {
-			v, known = 1, true
-		}
-		gauge(ch, descState, v, string(s))
-	}
-	if !known && st.State != "" {
-		gauge(ch, descState, 1, string(st.State))
-	}
+	stateGauges(ch, descState, st.State)
 }
