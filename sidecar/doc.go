@@ -60,4 +60,9 @@
 //     streaming.
 //   - A slave's name (SlaveConfig.Name) travels in the hello; the master
 //     names a classic slave by its address:port.
+//
+// One record per slave connection: its ack.Replica (sent, reported,
+// acknowledged, name, state and since) is written by the connection's
+// sender and acknowledgement reader and read by the tracker, Stats,
+// status and metrics alike; SlaveConnStats is a copy of it.
 package sidecar

@@ -31,7 +31,7 @@ func TestTwoSlavesOneHostTwoSeries(t *testing.T) {
 	})
 	st := tm.m.Stats()
 	if len(st.Slaves) != 2 || st.Slaves[0].Name != "alpha" || st.Slaves[1].Name != "beta" ||
-		!st.Slaves[0].Sidecar || st.Slaves[0].State != SlaveStreaming {
+		!st.Slaves[0].Sidecar || SlaveState(st.Slaves[0].State) != SlaveStreaming {
 		t.Fatalf("master stats %+v: want alpha and beta, streaming", st.Slaves)
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/hasidecar/hasidecar/sidecar/ack"
 	"github.com/hasidecar/hasidecar/sidecar/haproto"
 	"github.com/hasidecar/hasidecar/sidecar/meta"
 	"github.com/hasidecar/hasidecar/tailer"
@@ -31,22 +32,14 @@ type masterConn struct {
 	kind connKind             // guarded by m.mu
 	rr   haproto.ReportReader // reports after the first; the ack reader continues it
 
-	sent        atomic.Int64 // end of the bytes handed to the socket
-	acked       atomic.Int64
-	bytesSent   atomic.Int64
-	framesSent  atomic.Int64
-	lastAck     atomic.Int64 // unix nanoseconds
+	// rep is the connection's progress and state: the one record that the
+	// tracker, status and metrics read.
+	rep         *ack.Replica
 	streaming   atomic.Bool
-	advancedAt  atomic.Int64 // unix nanoseconds of the last ack that moved acked
-	reachedEnd  atomic.Bool  // the sender found nothing more to send at least once
-	state       *stateCell[SlaveState]
+	reachedEnd  atomic.Bool // the sender found nothing more to send at least once
 	evalMu      sync.Mutex  // serializes evaluate
 	behindSince time.Time   // guarded by evalMu: when the slave was first seen behind
-	name        string      // the hello's name, else the address:port; set before streaming
-	tainted     atomic.Bool // cut by a divergence: its position vouches for nothing
 	proved      bool        // the hello's digest proved the slave holds what it reported
-	sidecar     bool        // the slave sent a hello
-	since       time.Time
 	hello       *haproto.Hello
 
 	// The sender's reusable buffers (only its goroutine touches them).
@@ -61,8 +54,8 @@ const readBuf = 4096
 
 func newMasterConn(m *Master, conn net.Conn, id string) *masterConn {
 	br := bufio.NewReaderSize(conn, readBuf)
-	return &masterConn{m: m, conn: &bufferedConn{Conn: conn, r: br}, br: br, id: id, since: time.Now(),
-		log: m.log.With(zap.String("slave", id)), name: conn.RemoteAddr().String(), state: newStateCell(SlaveConnecting)}
+	return &masterConn{m: m, conn: &bufferedConn{Conn: conn, r: br}, br: br, id: id,
+		log: m.log.With(zap.String("slave", id)), rep: ack.NewReplica(id, conn.RemoteAddr().String(), string(SlaveConnecting))}
 }
 
 // bufferedConn is a connection whose reads go through a bufio.Reader, so
@@ -75,13 +68,7 @@ type bufferedConn struct {
 
 func (b *bufferedConn) Read(p []byte) (int, error) { return b.r.Read(p) }
 
-func (c *masterConn) stats() SlaveConnStats {
-	st, reason, since := c.state.get()
-	return SlaveConnStats{ID: c.id, Addr: c.conn.RemoteAddr().String(), Name: c.name, Sidecar: c.sidecar,
-		State: st, Reason: reason, StateSince: since, Sent: c.sent.Load(), Acked: c.acked.Load(),
-		BytesSent: c.bytesSent.Load(), FramesSent: c.framesSent.Load(), ConnectedAt: c.since,
-		LastAckAt: time.Unix(0, c.lastAck.Load())}
-}
+func (c *masterConn) stats() SlaveConnStats { return c.rep.Status() }
 
 func (c *masterConn) serve(ctx context.Context) {
 	defer c.conn.Close()
@@ -147,14 +134,9 @@ func (c *masterConn) stream(ctx context.Context, first, start int64) {
 	parent := ctx // the master's: only its end is a shutdown
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	c.sent.Store(start)
-	c.acked.Store(first)
-	c.lastAck.Store(time.Now().UnixNano())
-	c.advancedAt.Store(time.Now().UnixNano())
+	c.rep.StartAt(start, first)
 	tr := c.m.tracker
-	tr.AddSlave(c.id, c.conn.RemoteAddr().String())
-	tr.SetSlaveState(c.id, c.name, string(SlaveConnecting), "")
-	tr.Sent(c.id, start)
+	tr.Add(c.rep)
 	if first > 0 && c.proved && first <= c.m.tail.State().End { // not above a divergence found since
 		// Only a hello's digest proves the slave holds what it reported; a
 		// classic slave's first report is a request, not an acknowledgement.
@@ -185,10 +167,11 @@ func (c *masterConn) stream(ctx context.Context, first, start int64) {
 // logEnd says why a streaming connection ended. parent is the master's
 // context: the stream's own is cancelled whichever side ended it.
 func (c *masterConn) logEnd(parent context.Context, sendErr, readErr error) {
-	fields := []zap.Field{zap.Int64("sent_offset", c.sent.Load()), zap.Int64("acked_offset", c.acked.Load())}
+	fields := []zap.Field{zap.Int64("sent_offset", c.rep.Sent()), zap.Int64("acked_offset", c.rep.Acked()),
+		zap.Int64("reported_offset", c.rep.Reported())}
 	errs := []zap.Field{zap.NamedError("send_error", sendErr), zap.NamedError("read_error", readErr)}
 	switch {
-	case errors.Is(readErr, ErrLie), errors.Is(sendErr, ErrNeedsReseed), errors.Is(sendErr, ErrDiverged), c.tainted.Load():
+	case errors.Is(readErr, ErrLie), errors.Is(sendErr, ErrNeedsReseed), errors.Is(sendErr, ErrDiverged), c.rep.Tainted():
 		c.log.Error("slave connection closed", append(fields, errs...)...)
 	case parent.Err() != nil:
 		c.log.Info("slave connection closed on shutdown", fields...)
@@ -202,8 +185,7 @@ func (c *masterConn) logEnd(parent context.Context, sendErr, readErr error) {
 // refusedAs records the state a refusal or a fatal send error leaves the
 // connection in, so that its log shows the transition with the reason.
 func (c *masterConn) refusedAs(err error) {
-	st := refusalState(err)
-	c.state.set(c.log, st.level(), st, err.Error())
+	c.setState(refusalState(err), err.Error())
 }
 
 // handshake reads the first report, and the hello before it if the slave

@@ -34,8 +34,8 @@ func (m *Master) onDiverge(d tailer.Divergence) {
 	}
 	m.known.dropAbove(d.At)
 	for c := range m.conns {
-		if sent := c.sent.Load(); sent > d.At && c.streaming.Load() {
-			c.tainted.Store(true)
+		if sent := c.rep.Sent(); sent > d.At && c.streaming.Load() {
+			c.rep.Taint()
 			c.log.Error("cutting slave: it was sent master bytes that were rewritten; it must be truncated or reseeded",
 				zap.Int64("divergence_offset", d.At), zap.Int64("sent_offset", sent))
 			c.conn.Close()
@@ -49,11 +49,11 @@ func (m *Master) onDiverge(d tailer.Divergence) {
 func (m *Master) connEnded(c *masterConn) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if c.tainted.Load() {
+	if c.rep.Tainted() {
 		return
 	}
-	m.known.add(c.sent.Load())
-	m.known.add(c.acked.Load())
+	m.known.add(c.rep.Sent())
+	m.known.add(c.rep.Reported())
 }
 
 // checkDiverged refuses a slave whose end lies above a divergence point it

@@ -105,15 +105,12 @@ func (c *masterConn) writeFrames(pos int64, chunks []tailer.Chunk) error {
 		bufs = append(bufs, h, ch.Data)
 		end = ch.Offset + int64(len(ch.Data))
 	}
-	c.sent.Store(end)
+	c.rep.SetSent(end, end-pos, int64(max(1, len(chunks))))
 	c.conn.SetWriteDeadline(time.Now().Add(c.m.idleLimit()))
 	w := bufs // WriteTo consumes the slice it is called on; bufs keeps the array
 	if _, err := w.WriteTo(c.conn); err != nil {
 		return fmt.Errorf("write frames at %d: %w", pos, err)
 	}
-	c.m.tracker.Sent(c.id, end)
-	c.bytesSent.Add(end - pos)
-	c.framesSent.Add(int64(max(1, len(chunks))))
 	return nil
 }
 
@@ -146,18 +143,12 @@ func (c *masterConn) ack(off int64) error {
 	if off < 0 {
 		return fmt.Errorf("acknowledged offset %d: %w", off, haproto.ErrBadReport)
 	}
-	if sent := c.sent.Load(); off > sent {
+	if sent := c.rep.Sent(); off > sent {
 		return fmt.Errorf("slave acknowledged %d but was sent only up to %d: %w", off, sent, ErrLie)
 	}
-	if c.tainted.Load() {
-		return nil // it holds rewritten bytes: its acknowledgements prove nothing now
-	}
-	c.lastAck.Store(time.Now().UnixNano())
-	if off > c.acked.Load() {
-		c.acked.Store(off)
-		c.advancedAt.Store(time.Now().UnixNano())
-		c.m.tracker.Ack(c.id, off)
-		if cur, _, _ := c.state.get(); cur != SlaveStreaming {
+	if c.rep.Report(off) {
+		c.m.tracker.Ack(c.id, off) // ignored for a tainted replica: it holds rewritten bytes
+		if cur, _, _ := c.rep.State(); SlaveState(cur) != SlaveStreaming {
 			c.evaluate(c.m.tail.State(), time.Now()) // may have caught up, or moved again
 		}
 	}

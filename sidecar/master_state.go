@@ -72,13 +72,12 @@ func (m *Master) evaluate(now time.Time) {
 func (m *Master) setName(c *masterConn, name string) string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	c.sidecar = true
+	c.rep.SetName(name, true)
 	if name == "" {
 		return ""
 	}
-	c.name = name
 	for o := range m.conns {
-		if o != c && o.sidecar && o.name == name {
+		if o != c && o.rep.IsSidecar() && o.rep.Name() == name {
 			return o.id
 		}
 	}
@@ -129,15 +128,21 @@ func (c *masterConn) evaluate(st tailer.State, now time.Time) {
 	c.evalMu.Lock()
 	defer c.evalMu.Unlock()
 	s, reason := c.judge(st, now)
-	if c.state.set(c.log, s.level(), s, reason) {
-		c.m.tracker.SetSlaveState(c.id, c.name, string(s), reason)
+	c.setState(s, reason)
+}
+
+// setState records the connection's state in its replica and logs a change
+// of state once, at the new state's level.
+func (c *masterConn) setState(s SlaveState, reason string) {
+	if old, _ := c.rep.SetState(string(s), reason); old != string(s) {
+		logStateChange(c.log, s.level(), old, string(s), reason)
 	}
 }
 
 // judge applies the state rules in order of severity. Caller holds evalMu.
 func (c *masterConn) judge(st tailer.State, now time.Time) (SlaveState, string) {
-	sent, acked := c.sent.Load(), c.acked.Load()
-	if c.tainted.Load() {
+	sent, acked := c.rep.Sent(), c.rep.Reported()
+	if c.rep.Tainted() {
 		return SlaveDiverged, fmt.Sprintf("cut: it was sent master bytes up to %d that were rewritten from offset %d; truncate or reseed it", sent, st.Diverged.At)
 	}
 	if d := st.Diverged; d.Active {
@@ -153,7 +158,8 @@ func (c *masterConn) judge(st tailer.State, now time.Time) (SlaveState, string) 
 // how far its acknowledgements are behind end and how long they stood
 // still while behind. Caller holds evalMu.
 func (c *masterConn) judgeProgress(end, sent, acked int64, now time.Time) (SlaveState, string) {
-	cur, reason, _ := c.state.get()
+	curName, reason, _ := c.rep.State()
+	cur := SlaveState(curName)
 	behind := end - acked
 	if behind <= 0 {
 		c.behindSince = time.Time{}
@@ -166,7 +172,7 @@ func (c *masterConn) judgeProgress(end, sent, acked int64, now time.Time) (Slave
 		c.behindSince = now
 	}
 	from := c.behindSince
-	if adv := time.Unix(0, c.advancedAt.Load()); adv.After(from) {
+	if adv := c.rep.AdvancedAt(); adv.After(from) {
 		from = adv
 	}
 	if still := now.Sub(from); still >= c.m.stallAfter() {
@@ -195,7 +201,7 @@ func (m *Master) Ready() error {
 		return fmt.Errorf("the ack policy needs %d connected slave(s), %d connected: %w", need, n, ErrNotReady)
 	}
 	for _, s := range st.Slaves {
-		if s.State == SlaveStalled || s.State == SlaveDiverged {
+		if st := SlaveState(s.State); st == SlaveStalled || st == SlaveDiverged {
 			return fmt.Errorf("slave %s (%s) is %s: %s: %w", s.Name, s.Addr, s.State, s.Reason, ErrNotReady)
 		}
 	}

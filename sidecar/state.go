@@ -110,10 +110,15 @@ func (c *stateCell[S]) set(log *zap.Logger, lvl zapcore.Level, s S, reason strin
 	}
 	c.state, c.since = s, time.Now()
 	c.mu.Unlock()
-	if ce := log.Check(lvl, "replication state changed"); ce != nil {
-		ce.Write(zap.String("old_state", string(old)), zap.String("new_state", string(s)), zap.String("reason", reason))
-	}
+	logStateChange(log, lvl, string(old), string(s), reason)
 	return true
+}
+
+// logStateChange is the one line a change of replication state logs.
+func logStateChange(log *zap.Logger, lvl zapcore.Level, old, s, reason string) {
+	if ce := log.Check(lvl, "replication state changed"); ce != nil {
+		ce.Write(zap.String("old_state", old), zap.String("new_state", s), zap.String("reason", reason))
+	}
 }
 
 // get returns the state, its reason and when it was entered.

@@ -64,7 +64,7 @@ func TestStatesThroughCatchUp(t *testing.T) {
 		})
 	}
 	st := tm.m.Stats()
-	if len(st.Slaves) != 1 || st.Slaves[0].State != SlaveStreaming || st.Slaves[0].Name != "s1" || st.State != MasterServing {
+	if len(st.Slaves) != 1 || SlaveState(st.Slaves[0].State) != SlaveStreaming || st.Slaves[0].Name != "s1" || st.State != MasterServing {
 		t.Fatalf("master stats %+v: want one streaming slave named s1 on a serving master", st)
 	}
 	if err := tm.m.Ready(); err != nil {
@@ -96,7 +96,7 @@ func TestStalledBehindProxy(t *testing.T) {
 	end := writeRecords(t, mdir, testSeg, 50, 100)
 	eventually(t, 10*time.Second, "master sees the slave stalled", func() bool {
 		st := tm.m.Stats()
-		return len(st.Slaves) == 1 && st.Slaves[0].State == SlaveStalled &&
+		return len(st.Slaves) == 1 && SlaveState(st.Slaves[0].State) == SlaveStalled &&
 			strings.Contains(st.Slaves[0].Reason, "no acknowledgement progress")
 	})
 	eventually(t, 10*time.Second, "slave sees itself stalled", func() bool {
@@ -140,7 +140,7 @@ func TestMasterTailStalled(t *testing.T) {
 	eventually(t, 20*time.Second, "master stalled", func() bool {
 		st := tm.m.Stats()
 		return st.State == MasterStalled && strings.Contains(st.StateReason, "magic") &&
-			len(st.Slaves) == 1 && st.Slaves[0].State == SlaveStalled && strings.Contains(st.Slaves[0].Reason, "magic")
+			len(st.Slaves) == 1 && SlaveState(st.Slaves[0].State) == SlaveStalled && strings.Contains(st.Slaves[0].Reason, "magic")
 	})
 	if err := tm.m.Ready(); !errors.Is(err, ErrNotReady) || !strings.Contains(err.Error(), "stalled") {
 		t.Fatalf("master Ready = %v, want not ready: stalled", err)

@@ -3,28 +3,14 @@ package sidecar
 import (
 	"time"
 
+	"github.com/hasidecar/hasidecar/sidecar/ack"
 	"github.com/hasidecar/hasidecar/tailer"
 )
 
-// SlaveConnStats is the master's view of one slave connection.
-type SlaveConnStats struct {
-	ID   string
-	Addr string
-	// Name is the slave's name from its hello (SlaveConfig.Name); a
-	// classic slave, which sends no hello, is named by its address:port.
-	Name string
-	// Sidecar is true when the slave sent a hello (it has a stable name).
-	Sidecar     bool
-	State       SlaveState
-	Reason      string    // why State, for the bad states
-	StateSince  time.Time // when State was entered
-	Sent        int64     // end of the bytes handed to the socket
-	Acked       int64     // last acknowledged offset
-	BytesSent   int64     // body bytes sent on this connection
-	FramesSent  int64     // frames sent on this connection, heartbeats included
-	ConnectedAt time.Time
-	LastAckAt   time.Time
-}
+// SlaveConnStats is the master's view of one slave connection: a copy of
+// its ack.Replica, the one record the tracker, status and metrics share.
+// State holds a SlaveState's name.
+type SlaveConnStats = ack.ReplicaStatus
 
 // MasterStats is a point-in-time view of the master, for status and metrics.
 type MasterStats struct {

@@ -49,7 +49,7 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 // statusSlave adds the lag to a slave's state for JSON readers.
 type statusSlave struct {
-	ack.SlaveState
+	ack.ReplicaStatus
 	Lag int64 `json:"lag"`
 }
 
@@ -61,7 +61,7 @@ type statusDoc struct {
 func statusJSON(s ack.Snapshot) statusDoc {
 	d := statusDoc{Snapshot: s, Slaves: make([]statusSlave, 0, len(s.Slaves))}
 	for _, sl := range s.Slaves {
-		d.Slaves = append(d.Slaves, statusSlave{SlaveState: sl, Lag: max(0, s.MasterEnd-sl.Acked)})
+		d.Slaves = append(d.Slaves, statusSlave{ReplicaStatus: sl, Lag: max(0, s.MasterEnd-sl.Acked)})
 	}
 	return d
 }

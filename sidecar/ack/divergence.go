@@ -35,10 +35,10 @@ func (t *Tracker) Diverge(at int64, reason string) {
 	}
 	t.div.Active, t.div.Reason = true, reason
 	tainted := 0
-	for id, s := range t.slaves {
-		if s.Sent > t.div.At {
-			t.tainted[id] = true
-			s.Acked = min(s.Acked, t.div.At)
+	for _, r := range t.slaves {
+		if r.Sent() > t.div.At {
+			r.Taint()
+			r.acked.Store(min(r.acked.Load(), t.div.At))
 			tainted++
 		}
 	}

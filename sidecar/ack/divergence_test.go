@@ -126,7 +126,7 @@ func TestDivergedNewWaits(t *testing.T) {
 // has none, so decoders from before the trailer keep working; a trailer
 // longer than the fields known is skipped.
 func TestStatusTrailer(t *testing.T) {
-	s := Snapshot{MasterEnd: 9, Committed: 5, Policy: Policy{Kind: All}, Slaves: []SlaveState{{ID: "a", Addr: "b", ConnectedAt: time.UnixMilli(3)}},
+	s := Snapshot{MasterEnd: 9, Committed: 5, Policy: Policy{Kind: All}, Slaves: []ReplicaStatus{{ID: "a", Addr: "b", ConnectedAt: time.UnixMilli(3)}},
 		Divergence: Divergence{Active: true, At: 7, Reason: "writer truncated", Since: time.UnixMilli(1234)}}
 	resp, err := DecodeResponse(AppendSnapshotExt(nil, 1, s)[4:])
 	if err != nil || resp.Snapshot.Divergence != s.Divergence || len(resp.Snapshot.Slaves) != 1 {

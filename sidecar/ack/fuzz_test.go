@@ -57,7 +57,7 @@ func FuzzDecodeResponse(f *testing.F) {
 	f.Add(AppendResult(nil, 2, Result{Status: NotAvailable, Acked: -1, Reason: "no slave"})[4:])
 	f.Add(AppendError(nil, 3, CodeFrame, "too long")[4:])
 	f.Add(AppendSnapshot(nil, 4, Snapshot{MasterEnd: 9, Policy: Policy{Kind: Quorum, N: 2},
-		Slaves: []SlaveState{{ID: "a", Addr: "b", ConnectedAt: time.UnixMilli(5)}}})[4:])
+		Slaves: []ReplicaStatus{{ID: "a", Addr: "b", ConnectedAt: time.UnixMilli(5)}}})[4:])
 	f.Add([]byte{0x84, 0, 0, 0, 1, 0xff, 0xff})
 	f.Add(AppendSnapshotExt(nil, 5, Snapshot{Policy: Policy{Kind: Any}, Divergence: Divergence{Active: true, At: 7,
 		Reason: "rewritten", Since: time.UnixMilli(9)}})[4:])

@@ -192,9 +192,9 @@ func (d *decoder) snapshot() Snapshot {
 		d.err = err
 	}
 	n := int(d.u16())
-	s.Slaves = make([]SlaveState, 0, min(n, len(d.b)/30+1))
+	s.Slaves = make([]ReplicaStatus, 0, min(n, len(d.b)/30+1))
 	for i := 0; i < n && d.err == nil; i++ {
-		sl := SlaveState{ID: d.str16(), Addr: d.str16(), Sent: d.i64(), Acked: d.i64()}
+		sl := ReplicaStatus{ID: d.str16(), Addr: d.str16(), Sent: d.i64(), Acked: d.i64()}
 		sl.ConnectedAt = time.UnixMilli(d.i64())
 		s.Slaves = append(s.Slaves, sl)
 	}

@@ -42,28 +42,35 @@ type Result struct {
 	Reason string `json:"reason,omitempty"`
 }
 
-// SlaveState is one connected slave as the tracker sees it.
-type SlaveState struct {
+// ReplicaStatus is a point-in-time copy of one slave connection's Replica.
+// Over the wire (STATUS) travel ID, Addr, Sent, Acked and ConnectedAt;
+// Name, State and Reason need QUERY_EXT (doc.go); the rest stays local.
+type ReplicaStatus struct {
 	ID   string `json:"id"`
 	Addr string `json:"addr"`
 	// Name, State and Reason are the master's description of the
-	// connection (sidecar.SlaveState names); over the wire they need
-	// QUERY_EXT (doc.go).
-	Name        string    `json:"name,omitempty"`
-	State       string    `json:"state,omitempty"`
-	Reason      string    `json:"reason,omitempty"`
-	Sent        int64     `json:"sent"`
-	Acked       int64     `json:"acked"`
-	ConnectedAt time.Time `json:"connected_at"`
+	// connection (sidecar.SlaveState names).
+	Name         string    `json:"name,omitempty"`
+	Sidecar      bool      `json:"-"`
+	State        string    `json:"state,omitempty"`
+	Reason       string    `json:"reason,omitempty"`
+	StateSince   time.Time `json:"-"`
+	Sent         int64     `json:"sent"`
+	Reported     int64     `json:"-"` // the last report, counted or not
+	Acked        int64     `json:"acked"`
+	BytesSent    int64     `json:"-"`
+	FramesSent   int64     `json:"-"`
+	ConnectedAt  time.Time `json:"connected_at"`
+	LastReportAt time.Time `json:"-"`
 }
 
 // Snapshot is a consistent view of the tracker, the answer to QUERY.
 type Snapshot struct {
-	MasterEnd     int64        `json:"master_end"`
-	Policy        Policy       `json:"policy"`
-	FallbehindMax int64        `json:"fallbehind_max"`
-	Committed     int64        `json:"committed"`
-	Slaves        []SlaveState `json:"slaves"`
+	MasterEnd     int64           `json:"master_end"`
+	Policy        Policy          `json:"policy"`
+	FallbehindMax int64           `json:"fallbehind_max"`
+	Committed     int64           `json:"committed"`
+	Slaves        []ReplicaStatus `json:"slaves"`
 	// Divergence is the zero value unless the tracker is diverged. Over
 	// the wire it needs QUERY_EXT (doc.go); a QUERY's STATUS lacks it.
 	Divergence Divergence `json:"divergence"`

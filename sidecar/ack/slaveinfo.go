@@ -5,17 +5,6 @@ type masterInfo struct {
 	state, reason string
 }
 
-// SetSlaveState records a connected slave's name and replication state
-// (the sidecar's names: "catching-up", "streaming", "stalled", ...) with
-// its reason, for STATUS. An unknown id is ignored: the slave is gone.
-func (t *Tracker) SetSlaveState(id, name, state, reason string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if s, ok := t.slaves[id]; ok {
-		s.Name, s.State, s.Reason = name, state, reason
-	}
-}
-
 // SetMasterState records the master's own state ("serving", "diverged",
 // "stalled", "dir-missing") and its reason, for STATUS.
 func (t *Tracker) SetMasterState(state, reason string) {

@@ -11,7 +11,7 @@ import (
 // and each slave's name, state and reason; QUERY's does not.
 func TestStatusStatesRoundTrip(t *testing.T) {
 	snap := Snapshot{MasterEnd: 100, Committed: 90, Policy: Policy{Kind: All}, MasterState: "stalled", MasterReason: "bad magic",
-		Slaves: []SlaveState{
+		Slaves: []ReplicaStatus{
 			{ID: "a#1", Addr: "127.0.0.1:1", Name: "alpha", State: "streaming", ConnectedAt: time.UnixMilli(5)},
 			{ID: "b#2", Addr: "127.0.0.1:2", Name: "beta", State: "stalled", Reason: "no acknowledgement progress", ConnectedAt: time.UnixMilli(6)},
 		}}
@@ -29,7 +29,7 @@ func TestStatusStatesRoundTrip(t *testing.T) {
 // TestStatusTrailerWithoutStates: a trailer from a server that predates
 // states (divergence only) still decodes, states empty.
 func TestStatusTrailerWithoutStates(t *testing.T) {
-	snap := Snapshot{Policy: Policy{Kind: Any}, Slaves: []SlaveState{{ID: "a", Addr: "x"}}}
+	snap := Snapshot{Policy: Policy{Kind: Any}, Slaves: []ReplicaStatus{{ID: "a", Addr: "x"}}}
 	b := AppendSnapshot(nil, 1, snap)
 	trailer := []byte{0, 0, 0}
 	trailer = append(trailer, make([]byte, 16)...)      // diverged, at, since
@@ -48,7 +48,7 @@ func TestStatusTrailerWithoutStates(t *testing.T) {
 func TestStatusStatesBounded(t *testing.T) {
 	snap := Snapshot{Policy: Policy{Kind: Any}}
 	for i := range 1000 {
-		snap.Slaves = append(snap.Slaves, SlaveState{ID: strings.Repeat("i", 200) + string(rune('a'+i%26)), Addr: "a",
+		snap.Slaves = append(snap.Slaves, ReplicaStatus{ID: strings.Repeat("i", 200) + string(rune('a'+i%26)), Addr: "a",
 			Name: strings.Repeat("n", 300), State: "stalled", Reason: strings.Repeat("r", 2000)})
 	}
 	got := decodeFrame(t, AppendSnapshotExt(nil, 1, snap)).Snapshot

@@ -35,8 +35,7 @@ type Tracker struct {
 	fallbehindMax int64
 	masterEnd     int64
 	committed     int64 // -1 when fewer slaves than the policy needs
-	slaves        map[string]*SlaveState
-	tainted       map[string]bool // slaves sent diverged data: acks ignored
+	slaves        map[string]*Replica
 	div           Divergence
 	master        masterInfo // the master's own state, for STATUS
 	waiters       offsetHeap
@@ -55,7 +54,7 @@ func NewTracker(log *zap.Logger, p Policy, fallbehindMax int64) *Tracker {
 		log = zap.NewNop()
 	}
 	return &Tracker{log: log, policy: p, fallbehindMax: fallbehindMax, committed: -1,
-		slaves: make(map[string]*SlaveState), tainted: make(map[string]bool), now: time.Now, base: time.Now()}
+		slaves: make(map[string]*Replica), now: time.Now, base: time.Now()}
 }
 
 // SetPolicy replaces the policy (SIGHUP reload) and re-evaluates waiters.
@@ -73,13 +72,20 @@ func (t *Tracker) SetFallbehindMax(n int64) {
 	t.mu.Unlock()
 }
 
-// AddSlave registers a slave connection; its acked offset starts at 0.
-func (t *Tracker) AddSlave(id, addr string) {
+// Add registers a slave connection's record; its acknowledgement counts
+// from now on (it starts at 0).
+func (t *Tracker) Add(r *Replica) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.slaves[id] = &SlaveState{ID: id, Addr: addr, ConnectedAt: t.now()}
-	delete(t.tainted, id) // a new connection under an old id starts clean
+	t.slaves[r.ID] = r
 	t.recomputeLocked()
+}
+
+// AddSlave registers a new record for a slave connection and returns it.
+func (t *Tracker) AddSlave(id, addr string) *Replica {
+	r := NewReplica(id, addr, "")
+	t.Add(r)
+	return r
 }
 
 // RemoveSlave forgets a closed slave connection. Outstanding waiters keep
@@ -88,30 +94,31 @@ func (t *Tracker) RemoveSlave(id string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	delete(t.slaves, id)
-	delete(t.tainted, id)
 	t.recomputeLocked()
 }
 
-// Sent records how far the master has sent on a connection (for QUERY).
+// Sent records how far the master has sent on a connection (the sender
+// normally writes its Replica directly).
 func (t *Tracker) Sent(id string, off int64) {
 	t.mu.Lock()
-	if s, ok := t.slaves[id]; ok && off > s.Sent {
-		s.Sent = off
-	}
+	r := t.slaves[id]
 	t.mu.Unlock()
+	if r != nil && off > r.Sent() {
+		r.SetSent(off, 0, 0)
+	}
 }
 
 // Ack records a slave's acknowledgement. A decrease is ignored: an ack is
-// monotonic per connection, and a reconnect is a new AddSlave. So is every
-// ack of a slave tainted by Diverge.
+// monotonic per connection, and a reconnect is a new record. So is every
+// ack of a replica tainted by Diverge.
 func (t *Tracker) Ack(id string, off int64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	s, ok := t.slaves[id]
-	if !ok || off <= s.Acked || t.tainted[id] {
+	r, ok := t.slaves[id]
+	if !ok || off <= r.acked.Load() || r.tainted.Load() {
 		return
 	}
-	s.Acked = off
+	r.acked.Store(off)
 	t.recomputeLocked()
 }
 
@@ -140,8 +147,8 @@ func (t *Tracker) committedLocked() int64 {
 		return -1
 	}
 	acks := t.scratch[:0]
-	for _, s := range t.slaves {
-		acks = append(acks, s.Acked)
+	for _, r := range t.slaves {
+		acks = append(acks, r.acked.Load())
 	}
 	t.scratch = acks
 	switch t.policy.Kind {
@@ -171,8 +178,8 @@ func (t *Tracker) unavailableLocked(off int64) string {
 	return ""
 }
 
-func slicesSortByID(s []SlaveState) {
-	slices.SortFunc(s, func(a, b SlaveState) int {
+func slicesSortByID(s []ReplicaStatus) {
+	slices.SortFunc(s, func(a, b ReplicaStatus) int {
 		switch {
 		case a.ID < b.ID:
 			return -1

@@ -172,10 +172,10 @@ func (t *Tracker) Snapshot() Snapshot {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	s := Snapshot{MasterEnd: t.masterEnd, Policy: t.policy, FallbehindMax: t.fallbehindMax,
-		Committed: t.committed, Slaves: make([]SlaveState, 0, len(t.slaves)), Divergence: t.div,
+		Committed: t.committed, Slaves: make([]ReplicaStatus, 0, len(t.slaves)), Divergence: t.div,
 		MasterState: t.master.state, MasterReason: t.master.reason}
-	for _, sl := range t.slaves {
-		s.Slaves = append(s.Slaves, *sl)
+	for _, r := range t.slaves {
+		s.Slaves = append(s.Slaves, r.Status())
 	}
 	slicesSortByID(s.Slaves)
 	return s

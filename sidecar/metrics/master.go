@@ -134,7 +134,7 @@ func (c *MasterCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(ch, descAcked, float64(s.Acked), label)
 		gauge(ch, descLagBytes, float64(max(st.End-s.Acked, 0)), label)
 		gauge(ch, descLagSeconds, c.samples.lag(now, s.Acked).Seconds(), label)
-		stateGauges(ch, descSlaveStateM, s.State, label)
+		stateGauges(ch, descSlaveStateM, sidecar.SlaveState(s.State), label)
 	}
 	for label, t := range c.totals() {
 		counter(ch, descSentBytes, float64(t.bytes), label)

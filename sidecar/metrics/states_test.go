@@ -17,9 +17,9 @@ import (
 func TestSlavesByName(t *testing.T) {
 	src := &masterSource{}
 	src.set(sidecar.MasterStats{State: sidecar.MasterStalled, End: 1000, Slaves: []sidecar.SlaveConnStats{
-		{ID: "a", Addr: "10.0.0.7:4001", Name: "alpha", Sidecar: true, State: sidecar.SlaveStreaming, Acked: 1000, BytesSent: 5},
-		{ID: "b", Addr: "10.0.0.7:4002", Name: "beta", Sidecar: true, State: sidecar.SlaveStalled, Acked: 400, BytesSent: 7},
-		{ID: "c", Addr: "10.0.0.8:4003", Name: "10.0.0.8:4003", State: sidecar.SlaveCatchingUp, Acked: 10},
+		{ID: "a", Addr: "10.0.0.7:4001", Name: "alpha", Sidecar: true, State: string(sidecar.SlaveStreaming), Acked: 1000, BytesSent: 5},
+		{ID: "b", Addr: "10.0.0.7:4002", Name: "beta", Sidecar: true, State: string(sidecar.SlaveStalled), Acked: 400, BytesSent: 7},
+		{ID: "c", Addr: "10.0.0.8:4003", Name: "10.0.0.8:4003", State: string(sidecar.SlaveCatchingUp), Acked: 10},
 	}})
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(NewMasterCollector(src.get))

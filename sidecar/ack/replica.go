@@ -1,0 +1,144 @@
+package ack
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Replica is one slave connection's progress: the single record of it.
+// The master's sender and acknowledgement reader write it, and the tracker
+// (committed offset, STATUS), the master's status and its metrics all read
+// it, so no two views of one slave can disagree. Counters are atomics read
+// without any lock; Acked changes only through Tracker.Ack, under the
+// tracker's lock, because it moves the committed offset.
+type Replica struct {
+	ID          string
+	Addr        string
+	ConnectedAt time.Time
+
+	sent       atomic.Int64 // end of the bytes handed to the socket
+	reported   atomic.Int64 // the slave's last report, counted or not
+	acked      atomic.Int64 // the acknowledgement that counts toward WAITs
+	bytes      atomic.Int64 // body bytes sent
+	frames     atomic.Int64 // frames sent, heartbeats included
+	lastReport atomic.Int64 // unix nanoseconds of the last report
+	advancedAt atomic.Int64 // unix nanoseconds of the last report that moved reported
+	tainted    atomic.Bool  // sent bytes that were rewritten (Tracker.Diverge)
+
+	mu      sync.Mutex
+	name    string
+	sidecar bool
+	state   string
+	reason  string
+	since   time.Time
+}
+
+// NewReplica returns the record of a new connection, in state.
+func NewReplica(id, addr, state string) *Replica {
+	now := time.Now()
+	r := &Replica{ID: id, Addr: addr, ConnectedAt: now, name: addr, state: state, since: now}
+	r.lastReport.Store(now.UnixNano())
+	r.advancedAt.Store(now.UnixNano())
+	return r
+}
+
+// Sent is the end of the bytes handed to the socket.
+func (r *Replica) Sent() int64 { return r.sent.Load() }
+
+// Acked is the acknowledgement that counts toward WAITs.
+func (r *Replica) Acked() int64 { return r.acked.Load() }
+
+// Reported is the slave's last report, whether or not it counts.
+func (r *Replica) Reported() int64 { return r.reported.Load() }
+
+// Taint marks the replica as sent bytes that were rewritten: its
+// acknowledgements stop counting.
+func (r *Replica) Taint() { r.tainted.Store(true) }
+
+// Tainted reports whether the replica was sent bytes that were rewritten.
+func (r *Replica) Tainted() bool { return r.tainted.Load() }
+
+// AdvancedAt is when a report last moved Reported.
+func (r *Replica) AdvancedAt() time.Time { return time.Unix(0, r.advancedAt.Load()) }
+
+// StartAt records where streaming starts: nothing sent below start is
+// this connection's, and first is the slave's request.
+func (r *Replica) StartAt(start, first int64) {
+	r.sent.Store(start)
+	r.reported.Store(first)
+}
+
+// SetSent records that the bytes up to end were handed to the socket, in
+// frames frames carrying body bytes. Call it before the write: a fast
+// slave's acknowledgement must never look like a lie.
+func (r *Replica) SetSent(end, body, frames int64) {
+	r.sent.Store(end)
+	r.bytes.Add(body)
+	r.frames.Add(frames)
+}
+
+// Report records a report of off and says whether it moved Reported.
+func (r *Replica) Report(off int64) bool {
+	now := time.Now().UnixNano()
+	r.lastReport.Store(now)
+	if off <= r.reported.Load() {
+		return false
+	}
+	r.reported.Store(off)
+	r.advancedAt.Store(now)
+	return true
+}
+
+// SetName names the replica (a sidecar's hello name); sidecar says the
+// slave sent a hello.
+func (r *Replica) SetName(name string, sidecar bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if name != "" {
+		r.name = name
+	}
+	r.sidecar = r.sidecar || sidecar
+}
+
+// Name is the hello's name, else the address.
+func (r *Replica) Name() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.name
+}
+
+// IsSidecar reports whether the slave sent a hello.
+func (r *Replica) IsSidecar() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.sidecar
+}
+
+// SetState moves to state with reason. It returns the old state and
+// whether the state or the reason changed; since moves only with the state.
+func (r *Replica) SetState(state, reason string) (old string, changed bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	old, oldReason := r.state, r.reason
+	r.reason = reason
+	if old != state {
+		r.state, r.since = state, time.Now()
+	}
+	return old, old != state || oldReason != reason
+}
+
+// State returns the state, its reason and when it was entered.
+func (r *Replica) State() (state, reason string, since time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.state, r.reason, r.since
+}
+
+// Status is a point-in-time copy, for STATUS, status and metrics.
+func (r *Replica) Status() ReplicaStatus {
+	state, reason, since := r.State()
+	return ReplicaStatus{ID: r.ID, Addr: r.Addr, Name: r.Name(), Sidecar: r.IsSidecar(), State: state, Reason: reason,
+		StateSince: since, Sent: r.Sent(), Reported: r.Reported(), Acked: r.Acked(), BytesSent: r.bytes.Load(),
+		FramesSent: r.frames.Load(), ConnectedAt: r.ConnectedAt, LastReportAt: time.Unix(0, r.lastReport.Load())}
+}
