@@ -88,6 +88,9 @@ var (
 	ErrRange = errors.New("plugins: offset outside the segment")
 	// ErrNotSegment means the path is not a regular file.
 	ErrNotSegment = errors.New("plugins: not a segment file")
+	// ErrClosed means a layout's writer, or an external layout, was used
+	// after Close.
+	ErrClosed = errors.New("plugins: closed")
 )
 
 // SegmentStart rounds off down to the start of the segment that holds it.

@@ -168,7 +168,7 @@ func TestWriterRollsSealsAndResumes(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.Append([]byte("x")); !errors.Is(err, ErrClosed) {
+	if _, err := w.Append([]byte("x")); !errors.Is(err, plugins.ErrClosed) {
 		t.Fatalf("after Close: %v", err)
 	}
 	l, _ := New(64)

@@ -38,8 +38,6 @@ var (
 	ErrTooLarge = errors.New("crc32c: record larger than a segment")
 	// ErrEmpty means an empty payload: a zero length word means "no data".
 	ErrEmpty = errors.New("crc32c: empty record")
-	// ErrClosed means a Writer was used after Close.
-	ErrClosed = errors.New("crc32c: writer closed")
 )
 
 var (

@@ -83,7 +83,7 @@ func (w *Writer) Append(payload []byte) (int64, error) {
 	size := HeaderSize + int64(len(payload))
 	switch {
 	case w.closed:
-		return w.end, fmt.Errorf("append to %s: %w", w.dir, ErrClosed)
+		return w.end, fmt.Errorf("append to %s: %w", w.dir, plugins.ErrClosed)
 	case len(payload) == 0:
 		return w.end, fmt.Errorf("append to %s: %w", w.dir, ErrEmpty)
 	case size > w.layout.segSize || int64(len(payload)) > MaxPayload:
@@ -193,7 +193,7 @@ func (w *Writer) Sync() error {
 	return nil
 }
 
-// Close unmaps the current segment. Later Appends fail with ErrClosed.
+// Close unmaps the current segment. Later Appends fail with plugins.ErrClosed.
 func (w *Writer) Close() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -16,7 +16,7 @@ func (l *Layout) get() (*proc, error) {
 	defer l.mu.Unlock()
 	switch {
 	case l.closed:
-		return nil, ErrClosed
+		return nil, plugins.ErrClosed
 	case l.fatal != nil:
 		return nil, l.fatal
 	case l.cur == nil:
@@ -68,7 +68,7 @@ func (l *Layout) waitUp() error {
 		l.mu.Unlock()
 		switch {
 		case closed:
-			return ErrClosed
+			return plugins.ErrClosed
 		case fatal != nil:
 			return fatal
 		case cur != nil:
@@ -105,7 +105,7 @@ func (l *Layout) IsBoundary(path string, start, off int64) (bool, error) {
 }
 
 // Name is SegmentName with an error: ErrUnavailable while the plugin is
-// down, ErrClosed, ErrInfoChanged. Answers are cached.
+// down, plugins.ErrClosed, ErrInfoChanged. Answers are cached.
 func (l *Layout) Name(start int64) (string, error) {
 	if name, ok := l.names.name(start); ok {
 		return name, nil

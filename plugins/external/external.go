@@ -26,8 +26,6 @@ var (
 	// ErrInfoChanged means a restarted plugin reported another Info than the
 	// first one: the host refuses every call from then on.
 	ErrInfoChanged = errors.New("external: layout plugin changed its Info")
-	// ErrClosed means the Layout was used after Close.
-	ErrClosed = errors.New("external: layout plugin closed")
 )
 
 // Defaults for Options.
@@ -210,7 +208,7 @@ func (l *Layout) Pid() int {
 }
 
 // Close kills the plugin process and stops the supervisor. It waits for
-// both; later calls return ErrClosed.
+// both; later calls return plugins.ErrClosed.
 func (l *Layout) Close() error {
 	l.mu.Lock()
 	if l.closed {

@@ -292,7 +292,7 @@ func TestCloseIsIdempotentAndRefusesCalls(t *testing.T) {
 	if !gone(pid) {
 		t.Fatalf("plugin %d still running after Close", pid)
 	}
-	if _, err := l.Scan("x", 0, 0); !errors.Is(err, ErrClosed) {
+	if _, err := l.Scan("x", 0, 0); !errors.Is(err, plugins.ErrClosed) {
 		t.Fatalf("Scan after Close = %v", err)
 	}
 	if _, ok := l.ParseName("never-seen"); ok {

@@ -1,7 +1,6 @@
 package raw
 
 import (
-	"errors"
 	"fmt"
 	"os"
 
@@ -10,12 +9,6 @@ import (
 
 // Name is the layout's name in plugins.Info.
 const Name = "raw"
-
-// Sentinel errors of this package; test them with errors.Is.
-var (
-	// ErrClosed means a Writer was used after Close.
-	ErrClosed = errors.New("raw: writer closed")
-)
 
 // Layout is the raw layout. It is immutable and safe for concurrent use.
 type Layout struct {

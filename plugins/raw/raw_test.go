@@ -125,7 +125,7 @@ func TestWriterResumesAndCloses(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.Append([]byte("x")); !errors.Is(err, ErrClosed) {
+	if _, err := w.Append([]byte("x")); !errors.Is(err, plugins.ErrClosed) {
 		t.Fatalf("Append after Close: %v", err)
 	}
 	w, err = OpenWriter(dir, 64)

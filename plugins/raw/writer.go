@@ -69,7 +69,7 @@ func (w *Writer) Append(p []byte) (int64, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {
-		return w.end, fmt.Errorf("append to %s: %w", w.dir, ErrClosed)
+		return w.end, fmt.Errorf("append to %s: %w", w.dir, plugins.ErrClosed)
 	}
 	for len(p) > 0 {
 		if err := w.roll(); err != nil {
@@ -120,7 +120,7 @@ func (w *Writer) Sync() error {
 	return nil
 }
 
-// Close closes the current segment. Later Appends fail with ErrClosed.
+// Close closes the current segment. Later Appends fail with plugins.ErrClosed.
 func (w *Writer) Close() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -10,6 +10,4 @@ var (
 	ErrMessage = errors.New("rocketmq: invalid message")
 	// ErrTooLarge means a record does not fit in a segment even when empty.
 	ErrTooLarge = errors.New("rocketmq: record larger than a segment")
-	// ErrClosed means the writer was used after Close.
-	ErrClosed = errors.New("rocketmq: writer closed")
 )

@@ -90,7 +90,7 @@ func (w *Writer) End() int64 { return w.end }
 // record left seals the segment and goes to the start of a new one.
 func (w *Writer) Append(m *Message) (int64, error) {
 	if w.closed {
-		return 0, fmt.Errorf("append %s: %w", w.dir, ErrClosed)
+		return 0, fmt.Errorf("append %s: %w", w.dir, plugins.ErrClosed)
 	}
 	if err := CheckMessage(m); err != nil {
 		return 0, fmt.Errorf("append %s: %w", w.dir, err)
@@ -200,7 +200,7 @@ func (w *Writer) closeSegment() error {
 // directory when segments were created.
 func (w *Writer) Flush() error {
 	if w.closed {
-		return fmt.Errorf("flush %s: %w", w.dir, ErrClosed)
+		return fmt.Errorf("flush %s: %w", w.dir, plugins.ErrClosed)
 	}
 	for len(w.unsynced) > 0 {
 		if err := syncFile(w.path(w.unsynced[0])); err != nil && !errors.Is(err, fs.ErrNotExist) {

@@ -28,7 +28,7 @@ func TestWriterReopen(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.Append(testMsg(0, 1)); !errors.Is(err, ErrClosed) {
+	if _, err := w.Append(testMsg(0, 1)); !errors.Is(err, plugins.ErrClosed) {
 		t.Fatalf("Append after Close: %v", err)
 	}
 	// A torn record: the first 150 bytes of a 291-byte record.

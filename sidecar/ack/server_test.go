@@ -219,7 +219,7 @@ func TestClientCloseAbandonsWaits(t *testing.T) {
 	}()
 	poll(t, func() bool { return tr.Waiting() == 1 })
 	c.Close()
-	if err := <-done; !errors.Is(err, ackclient.ErrClosed) {
+	if err := <-done; !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("Wait after Close: %v", err)
 	}
 	poll(t, func() bool { return tr.Waiting() == 0 })

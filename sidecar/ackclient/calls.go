@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
 	"time"
 
 	"github.com/hasidecar/hasidecar/sidecar/ack"
@@ -144,5 +145,5 @@ func (c *Client) brokenErr() error {
 	if c.err != nil {
 		return c.err
 	}
-	return ErrClosed
+	return fmt.Errorf("ackclient: %w", net.ErrClosed)
 }

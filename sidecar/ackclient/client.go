@@ -14,8 +14,8 @@ import (
 	"github.com/hasidecar/hasidecar/sidecar/ack"
 )
 
-// ErrClosed means the client was closed or its connection broke.
-var ErrClosed = errors.New("ackclient: connection closed")
+// A closed client, or one whose connection broke, fails every call with an
+// error wrapping net.ErrClosed.
 
 // ErrNoAnswer means the server did not answer a WAIT within its timeout
 // plus AnswerMargin: the wait's outcome is unknown.
@@ -85,7 +85,7 @@ func handshake(ctx context.Context, c net.Conn) error {
 }
 
 // Close closes the connection and waits for the reader goroutine. Calls in
-// flight return ErrClosed.
+// flight return an error wrapping net.ErrClosed.
 func (c *Client) Close() error {
 	err := c.c.Close()
 	<-c.done
@@ -127,7 +127,7 @@ func (c *Client) fail(err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.err == nil {
-		c.err = fmt.Errorf("%w: %v", ErrClosed, err)
+		c.err = fmt.Errorf("ackclient: connection closed: %w (%v)", net.ErrClosed, err)
 	}
 	for id, ch := range c.pending {
 		close(ch)

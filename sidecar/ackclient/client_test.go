@@ -143,7 +143,7 @@ func TestClosedAndBrokenClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Close()
-	if _, err := c.Query(t.Context()); !errors.Is(err, ackclient.ErrClosed) {
+	if _, err := c.Query(t.Context()); !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("query after close: %v", err)
 	}
 	if err := c.Written(1); err == nil {

@@ -11,9 +11,6 @@ import (
 	"go.uber.org/zap"
 )
 
-// ErrClosed means the Proxy was closed.
-var ErrClosed = errors.New("faultproxy: closed")
-
 // Direction is one half of a proxied connection.
 type Direction int
 
