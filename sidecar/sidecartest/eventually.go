@@ -1,0 +1,22 @@
+package sidecartest
+
+import (
+	"testing"
+	"time"
+)
+
+// PollInterval paces Eventually's checks.
+const PollInterval = 5 * time.Millisecond
+
+// Eventually calls cond until it returns true, and fails the test (naming
+// what it waited for) when d passes first.
+func Eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(PollInterval)
+	}
+}
