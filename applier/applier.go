@@ -323,6 +323,8 @@ func (a *Applier) syncLocked() error {
 	if err := a.ckpt.write(state{Base: a.base, End: a.end, Info: a.info}); err != nil {
 		// As for a failed data sync: End goes back to what the checkpoint
 		// holds, and the same chunk can be applied again.
+		a.log.Warn("checkpoint write failed: falling back to the last synced offset",
+			zap.Int64("end", a.end), zap.Int64("synced", a.syncedEnd), zap.Error(err))
 		a.rollback()
 		return err
 	}

@@ -54,7 +54,8 @@ type Fault struct {
 	// Ops selects the operations; 0 selects none.
 	Ops Op
 	// Path is a filepath.Match pattern matched against the whole path and
-	// against its base name; "" matches every path.
+	// against its base name; "" matches every path. A File's path is the
+	// name it was opened with, also after a rename.
 	Path string
 	// Nth is the first matching call hit, counted from 1; 0 means 1.
 	Nth int
