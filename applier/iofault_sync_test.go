@@ -2,6 +2,10 @@ package applier
 
 import (
 	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strconv"
 	"syscall"
 	"testing"
@@ -93,14 +97,19 @@ func TestSyncEIOThenCrash(t *testing.T) {
 }
 
 // TestSyncEveryEIO: under SyncEvery the failed sync fails ApplyV itself,
-// End stays where it was, and the chunk applies again once the fault clears.
+// End stays where it was (an empty applier stays empty, its first file
+// forgotten), and the chunk applies again once the fault clears.
 func TestSyncEveryEIO(t *testing.T) {
 	for _, l := range layouts(seg) {
 		t.Run(l.Info().Name, func(t *testing.T) {
 			r := newRig(t, l)
 			a := r.open(Options{Sync: SyncEvery})
-			stream(t, a, 0, 3000, 1000)
 			inj := r.fs.Inject(fsiotest.Fault{Ops: fsiotest.OpSync, Path: segGlob, Err: syscall.EIO})
+			wantIOError(t, a.Apply(1000, payload(1000, 2000)), "sync", syscall.EIO)
+			wantState(t, a, 0, 0) // empty again: any first offset is accepted
+			inj.Remove()
+			stream(t, a, 0, 3000, 1000)
+			inj = r.fs.Inject(fsiotest.Fault{Ops: fsiotest.OpSync, Path: segGlob, Err: syscall.EIO})
 			wantIOError(t, a.Apply(3000, payload(3000, 4000)), "sync", syscall.EIO)
 			wantState(t, a, 3000, 3000)
 			inj.Remove()
@@ -202,4 +211,54 @@ func TestSlowSync(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.compare(9000)
+}
+
+// TestOpenCheckpointCreateFails: when the first checkpoint cannot be made
+// durable (the journal's truncation or sync before it, the temporary file's
+// size, sync or rename, the directory's sync), Open fails with the cause,
+// leaves no temporary file, and the next Open starts empty.
+func TestOpenCheckpointCreateFails(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ops  fsiotest.Op
+		path string
+	}{
+		{"journal truncate", fsiotest.OpTruncate, JournalName},
+		{"journal sync", fsiotest.OpSync, JournalName},
+		{"size", fsiotest.OpTruncate, CheckpointName + ".tmp"},
+		{"sync", fsiotest.OpSync, CheckpointName + ".tmp"},
+		{"rename", fsiotest.OpRename, CheckpointName + ".tmp"},
+		{"directory sync", fsiotest.OpSyncDir, "state"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t, newTestLayout(seg, true))
+			inj := r.fs.Inject(fsiotest.Fault{Ops: tc.ops, Path: tc.path, Err: syscall.EIO})
+			if _, err := Open(r.log, r.dst, r.state, r.l, Options{FS: r.fs}); !errors.Is(err, syscall.EIO) || inj.Hits() != 1 {
+				t.Fatalf("Open: %v after %d hits, want EIO after 1", err, inj.Hits())
+			}
+			if _, err := os.Stat(filepath.Join(r.state, CheckpointName+".tmp")); !errors.Is(err, fs.ErrNotExist) {
+				t.Fatalf("temporary checkpoint left behind: %v", err)
+			}
+			inj.Remove()
+			a := r.open(Options{})
+			wantState(t, a, 0, 0)
+			stream(t, a, 0, 3000, 1000)
+			if err := a.Close(); err != nil {
+				t.Fatal(err)
+			}
+			r.compare(3000)
+		})
+	}
+}
+
+// shortWriter returns a short count without an error, which io.WriterAt
+// forbids: writeAt must not take it for a whole write.
+type shortWriter struct{}
+
+func (shortWriter) WriteAt(p []byte, _ int64) (int, error) { return len(p) / 2, nil }
+
+func TestWriteAtShortCount(t *testing.T) {
+	if err := writeAt(shortWriter{}, make([]byte, 8), 0); !errors.Is(err, io.ErrShortWrite) {
+		t.Fatalf("writeAt: %v, want io.ErrShortWrite", err)
+	}
 }

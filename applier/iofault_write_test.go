@@ -103,49 +103,72 @@ func TestShortWrite(t *testing.T) {
 	}
 }
 
-// TestJournalWriteFails: while journal records cannot be written, each
-// chunk is synced before ApplyV returns (one WARN line), so the end a slave
-// acknowledged survives a crash; when the journal works again (one INFO
-// line) chunks are journaled, not synced, and survive a crash as well.
+// TestJournalWriteFails: while journal records cannot be written (the
+// record's write or the truncation before a generation's first record
+// fails), each chunk is synced before ApplyV returns (one WARN line), so the
+// end a slave acknowledged survives a crash; when the journal works again
+// (one INFO line) chunks are journaled, not synced, and survive a crash too.
 func TestJournalWriteFails(t *testing.T) {
 	for _, l := range layouts(seg) {
-		t.Run(l.Info().Name, func(t *testing.T) {
-			r := newRig(t, l)
-			a := r.open(Options{Sync: SyncNone})
-			stream(t, a, 0, 2000, 1000)
-			if err := a.Sync(); err != nil {
-				t.Fatal(err)
-			}
-			jf := r.fs.Inject(fsiotest.Fault{Ops: fsiotest.OpWrite, Path: JournalName, Err: syscall.EIO})
-			syncs := r.fs.Inject(fsiotest.Fault{Ops: fsiotest.OpSync, Path: segGlob}) // a probe
-			for off := int64(2000); off < seg+500; off += 1000 {
-				n := min(1000, seg-off%seg)
-				if err := a.Apply(off, payload(off, off+n)); err != nil {
-					t.Fatal(err)
-				}
-				wantState(t, a, off+n, off+n) // acknowledged: synced, not journaled
-				off += n - 1000
-			}
-			acked := a.End()
-			if jf.Hits() == 0 || syncs.Seen() < int(acked/1000)-2 {
-				t.Fatalf("journal faults %d, segment syncs %d", jf.Hits(), syncs.Seen())
-			}
-			if n := r.logged(zapcore.WarnLevel, "journal append failed: syncing every chunk until it works again"); n != 1 {
-				t.Fatalf("%d WARN lines, want 1", n)
-			}
-			a = r.reopen(a, Options{Sync: SyncNone, FS: r.fs})
-			wantState(t, a, acked, acked)
-			jf.Remove()
-			stream(t, a, acked, acked+4000, 1000)
-			if a.End() != acked+4000 || a.Synced() != acked {
-				t.Fatalf("journal works again: end %d synced %d, want %d and %d", a.End(), a.Synced(), acked+4000, acked)
-			}
-			a = r.reopen(a, Options{Sync: SyncNone})
-			wantState(t, a, acked+4000, acked+4000)
-			if err := a.Close(); err != nil {
-				t.Fatal(err)
-			}
-			r.compare(acked + 4000)
-		})
+		for _, ops := range []fsiotest.Op{fsiotest.OpWrite, fsiotest.OpTruncate} {
+			t.Run(l.Info().Name+"/"+ops.String(), func(t *testing.T) {
+				testJournalWriteFails(t, newRig(t, l), ops)
+			})
+		}
+	}
+}
+
+func testJournalWriteFails(t *testing.T, r *rig, ops fsiotest.Op) {
+	a := r.open(Options{Sync: SyncNone})
+	stream(t, a, 0, 2000, 1000)
+	if err := a.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if ops == fsiotest.OpTruncate {
+		// A journal is truncated before its first record after Open (or a
+		// rollback), when older records may follow.
+		a = r.reopen(a, Options{Sync: SyncNone, FS: r.fs})
+	}
+	jf := r.fs.Inject(fsiotest.Fault{Ops: ops, Path: JournalName, Err: syscall.EIO})
+	syncs := r.fs.Inject(fsiotest.Fault{Ops: fsiotest.OpSync, Path: segGlob}) // a probe
+	applySynced(t, a, seg+500)
+	if jf.Hits() < 10 || syncs.Seen() < 10 {
+		t.Fatalf("journal faults %d, segment syncs %d: want one of each per chunk", jf.Hits(), syncs.Seen())
+	}
+	if n := r.logged(zapcore.WarnLevel, "journal append failed: syncing every chunk until it works again"); n != 1 {
+		t.Fatalf("%d WARN lines, want 1", n)
+	}
+	acked := a.End()
+	a = r.reopen(a, Options{Sync: SyncNone, FS: r.fs}) // the fault goes on
+	wantState(t, a, acked, acked)
+	applySynced(t, a, 2*seg+100)
+	acked = a.End()
+	jf.Remove()
+	stream(t, a, acked, acked+4000, 1000)
+	if a.End() != acked+4000 || a.Synced() != acked {
+		t.Fatalf("journal works again: end %d synced %d, want %d and %d", a.End(), a.Synced(), acked+4000, acked)
+	}
+	if n := r.logged(zapcore.InfoLevel, "journal appends work again"); n != 1 {
+		t.Fatalf("%d INFO lines, want 1", n)
+	}
+	a = r.reopen(a, Options{Sync: SyncNone})
+	wantState(t, a, acked+4000, acked+4000)
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r.compare(acked + 4000)
+}
+
+// applySynced applies 1000-byte chunks from End to end, cut at segment
+// boundaries, and checks that each is synced when ApplyV returns.
+func applySynced(t *testing.T, a *Applier, end int64) {
+	t.Helper()
+	for off := a.End(); off < end; {
+		n := min(1000, end-off, seg-off%seg)
+		if err := a.Apply(off, payload(off, off+n)); err != nil {
+			t.Fatal(err)
+		}
+		off += n
+		wantState(t, a, off, off) // acknowledged: synced, not journaled
 	}
 }
