@@ -17,7 +17,7 @@ func pwritev(f fsio.File, pieces [][]byte, pos int64) error {
 		left += len(p)
 	}
 	for copied := false; left > 0; {
-		n, err := f.WriteV(pieces, pos)
+		n, err := fsio.WriteV(f, pieces, pos)
 		if err != nil {
 			return err
 		}

@@ -19,6 +19,9 @@
 //     read them back (its size) are durable once it returns nil. After an
 //     error nothing written since the last successful call is known to be
 //     durable, even if a later call succeeds.
+//   - Hot paths call the function WriteV(f, pieces, off) rather than the
+//     method: on an OS file it is a direct call, so the caller's slice of
+//     pieces does not escape to the heap through the interface call.
 //   - SyncDir makes the names created, renamed or removed in a directory
 //     durable.
 //   - Fd is the descriptor, for flock(2); OSFile returns the *os.File under

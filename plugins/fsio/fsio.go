@@ -79,3 +79,14 @@ func OSFile(f File) *os.File {
 	}
 	return nil
 }
+
+// WriteV is f.WriteV for callers on a hot path. On the operating system's
+// file it is a direct call, so a caller's slice of pieces can stay on its
+// stack (escape analysis cannot see through an interface call); any other
+// File gets a copy of the slice.
+func WriteV(f File, pieces [][]byte, off int64) (int, error) {
+	if of, ok := f.(*osFile); ok {
+		return of.WriteV(pieces, off)
+	}
+	return f.WriteV(append([][]byte(nil), pieces...), off)
+}
