@@ -12,13 +12,14 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/hasidecar/hasidecar/plugins"
+	"github.com/hasidecar/hasidecar/plugins/fsio"
 )
 
 // segFile is an open segment file the applier writes.
 type segFile struct {
 	start int64
 	path  string
-	f     *os.File
+	f     fsio.File
 	dirty bool // written since its last fdatasync
 }
 
@@ -32,6 +33,7 @@ type Applier struct {
 	layout   plugins.Layout
 	info     plugins.Info
 	opts     Options
+	fs       fsio.FS // opts.FS: the seam every file operation goes through
 
 	mu         sync.Mutex
 	closed     bool
@@ -45,7 +47,7 @@ type Applier struct {
 	ckpt       *checkpoint
 	jnl        *journal // records chunks End covers but Synced does not yet
 	jnlFailing bool     // the last journal append failed (logged once)
-	lock       *os.File
+	lock       fsio.File
 
 	// Mirrors of end, base and syncedEnd for lock-free readers.
 	endA, baseA, syncedA atomic.Int64
@@ -73,15 +75,15 @@ func Open(log *zap.Logger, dir, stateDir string, layout plugins.Layout, opts Opt
 		return nil, fmt.Errorf("open applier %s: layout name longer than %d bytes: %w", dir, maxNameLen, ErrBadOptions)
 	}
 	for _, d := range []string{dir, stateDir} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
+		if err := opts.FS.MkdirAll(d, 0o755); err != nil {
 			return nil, fmt.Errorf("open applier: create directory %s: %w", d, err)
 		}
 	}
-	lock, err := lockState(stateDir)
+	lock, err := lockState(opts.FS, stateDir)
 	if err != nil {
 		return nil, fmt.Errorf("open applier state %s: %w", stateDir, err)
 	}
-	a := &Applier{log: log, dir: dir, stateDir: stateDir, layout: layout, info: info, opts: opts, lock: lock}
+	a := &Applier{log: log, dir: dir, stateDir: stateDir, layout: layout, info: info, opts: opts, fs: opts.FS, lock: lock}
 	st, err := a.recover()
 	if err != nil {
 		_ = a.closeFiles()
@@ -236,7 +238,7 @@ func (a *Applier) segmentFor(off int64) (*segFile, error) {
 // otherwise it grows as it is written, holes reading as zeros.
 func (a *Applier) createSegment(start, off int64) (*segFile, error) {
 	path := a.segPath(start)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	f, err := a.fs.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return nil, &IOError{Op: "create", Path: path, Offset: off, Err: err}
 	}
@@ -254,7 +256,7 @@ func (a *Applier) createSegment(start, off int64) (*segFile, error) {
 // openSegment reopens the existing segment that holds End after a restart.
 func (a *Applier) openSegment(start, off int64) (*segFile, error) {
 	path := a.segPath(start)
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	f, err := a.fs.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return nil, &IOError{Op: "open", Path: path, Offset: off, Err: err}
 	}
@@ -321,6 +323,8 @@ func (a *Applier) syncLocked() error {
 	if err := a.ckpt.write(state{Base: a.base, End: a.end, Info: a.info}); err != nil {
 		// As for a failed data sync: End goes back to what the checkpoint
 		// holds, and the same chunk can be applied again.
+		a.log.Warn("checkpoint write failed: falling back to the last synced offset",
+			zap.Int64("end", a.end), zap.Int64("synced", a.syncedEnd), zap.Error(err))
 		a.rollback()
 		return err
 	}
@@ -328,7 +332,7 @@ func (a *Applier) syncLocked() error {
 	a.syncedA.Store(a.end)
 	a.jnl.restart(a.ckpt.seq)
 	a.lastSync = time.Now()
-	if d := a.lastSync.Sub(start); d > time.Second {
+	if d := a.lastSync.Sub(start); d > a.opts.SlowSync {
 		a.log.Warn("slow sync", zap.Duration("took", d), zap.Int64("end", a.end))
 	}
 	return nil
@@ -338,17 +342,17 @@ func (a *Applier) syncLocked() error {
 // directory. Files stay pending until all of it succeeded.
 func (a *Applier) syncData() error {
 	for _, s := range a.pending {
-		if err := fdatasync(s.f); err != nil {
+		if err := s.f.Datasync(); err != nil {
 			return &IOError{Op: "sync", Path: s.path, Offset: a.end, Err: err}
 		}
 	}
 	if a.cur != nil && a.cur.dirty {
-		if err := fdatasync(a.cur.f); err != nil {
+		if err := a.cur.f.Datasync(); err != nil {
 			return &IOError{Op: "sync", Path: a.cur.path, Offset: a.end, Err: err}
 		}
 	}
 	if a.dirDirty {
-		if err := syncDir(a.dir); err != nil {
+		if err := a.fs.SyncDir(a.dir); err != nil {
 			return &IOError{Op: "sync", Path: a.dir, Offset: a.end, Err: err}
 		}
 	}

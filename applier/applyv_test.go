@@ -70,3 +70,24 @@ func TestApplyVManyPieces(t *testing.T) {
 		t.Fatal("bytes differ")
 	}
 }
+
+// TestApplyDoesNotAllocate: the file-system seam costs no allocation per
+// chunk on the operating system's files (an interface call would make the
+// caller's pieces escape; fsio.WriteV avoids it).
+func TestApplyDoesNotAllocate(t *testing.T) {
+	_, dst, state := dirs(t)
+	// One segment holds every chunk: creating a segment allocates.
+	a := openT(t, dst, state, newTestLayout(1<<20, true), Options{Sync: SyncNone})
+	defer a.Close()
+	data := payload(0, 4<<10)
+	off := int64(0)
+	allocs := testing.AllocsPerRun(50, func() {
+		if err := a.Apply(off, data); err != nil { // Apply wraps data in a [][]byte
+			t.Fatal(err)
+		}
+		off += int64(len(data))
+	})
+	if allocs != 0 {
+		t.Fatalf("%.1f allocations per Apply, want 0", allocs)
+	}
+}

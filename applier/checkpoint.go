@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 
 	"github.com/hasidecar/hasidecar/plugins"
+	"github.com/hasidecar/hasidecar/plugins/fsio"
 )
 
 // Checkpoint file geometry; doc.go describes every byte.
@@ -117,16 +119,16 @@ func decodeCheckpoint(b []byte) (state, error) {
 // checkpoint is the open checkpoint file. Writes alternate between the two
 // slots, so the slot holding the last durable state is never overwritten.
 type checkpoint struct {
-	f    *os.File
+	f    fsio.File
 	path string
 	seq  uint64
 	buf  [slotSize]byte
 }
 
 // readCheckpoint loads the checkpoint in dir; found is false if there is none.
-func readCheckpoint(dir string) (st state, found bool, err error) {
+func readCheckpoint(fsys fsio.FS, dir string) (st state, found bool, err error) {
 	path := filepath.Join(dir, CheckpointName)
-	b, err := os.ReadFile(path)
+	b, err := readHead(fsys, path, checkpointSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return state{}, false, nil
 	}
@@ -140,10 +142,26 @@ func readCheckpoint(dir string) (st state, found bool, err error) {
 	return st, true, nil
 }
 
+// readHead returns the first n bytes of the file at path (fewer if it is
+// shorter): all that decoding looks at.
+func readHead(fsys fsio.FS, path string, n int) ([]byte, error) {
+	f, err := fsys.OpenFile(path, os.O_RDONLY, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b := make([]byte, n)
+	k, err := f.ReadAt(b, 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	return b[:k], nil
+}
+
 // openCheckpoint opens the existing checkpoint for writing after st.
-func openCheckpoint(dir string, st state) (*checkpoint, error) {
+func openCheckpoint(fsys fsio.FS, dir string, st state) (*checkpoint, error) {
 	path := filepath.Join(dir, CheckpointName)
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	f, err := fsys.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open checkpoint %s: %w", path, err)
 	}
@@ -153,10 +171,10 @@ func openCheckpoint(dir string, st state) (*checkpoint, error) {
 // createCheckpoint writes a new checkpoint holding st atomically: a
 // temporary file is written and synced, renamed over the name, and the
 // directory is synced, so a crash leaves either no checkpoint or this one.
-func createCheckpoint(dir string, st state) (*checkpoint, error) {
+func createCheckpoint(fsys fsio.FS, dir string, st state) (*checkpoint, error) {
 	path := filepath.Join(dir, CheckpointName)
 	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	f, err := fsys.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("create checkpoint %s: %w", tmp, err)
 	}
@@ -166,14 +184,14 @@ func createCheckpoint(dir string, st state) (*checkpoint, error) {
 		err = c.write(st)
 	}
 	if err == nil {
-		err = os.Rename(tmp, path)
+		err = fsys.Rename(tmp, path)
 	}
 	if err == nil {
-		err = syncDir(dir)
+		err = fsys.SyncDir(dir)
 	}
 	if err != nil {
 		_ = f.Close()
-		_ = os.Remove(tmp)
+		_ = fsys.Remove(tmp)
 		return nil, fmt.Errorf("create checkpoint %s: %w", path, err)
 	}
 	return c, nil
@@ -185,10 +203,10 @@ func (c *checkpoint) write(st state) error {
 	st.Seq = c.seq + 1
 	encodeSlot(c.buf[:], st)
 	at := int64(st.Seq%2) * slotStride
-	if _, err := c.f.WriteAt(c.buf[:], at); err != nil {
+	if err := writeAt(c.f, c.buf[:], at); err != nil {
 		return &IOError{Op: "write checkpoint", Path: c.path, Offset: st.End, Err: err}
 	}
-	if err := fdatasync(c.f); err != nil {
+	if err := c.f.Datasync(); err != nil {
 		return &IOError{Op: "sync checkpoint", Path: c.path, Offset: st.End, Err: err}
 	}
 	c.seq = st.Seq

@@ -26,6 +26,19 @@
 // can read back. A slave may therefore acknowledge End() (PostgreSQL's
 // remote_write); Synced() also survives an OS crash or a power loss.
 //
+// # File system
+//
+// Every file operation on the segment and state directories goes through
+// Options.FS (package plugins/fsio; nil is the operating system), so tests
+// run the failure paths on real files with faults injected by
+// plugins/fsio/fsiotest. Outside it: the layout's Scan and
+// plugins.ListSegments at recovery, which read by path, and MoveAside,
+// which has no Options. On a failure: a chunk whose write, segment creation
+// or preallocation fails leaves End unchanged; a short write is completed,
+// and one that stops making progress fails with io.ErrShortWrite; a failed
+// data sync or checkpoint write moves End back to Synced, with one WARN
+// line; a sync slower than Options.SlowSync (default 1s) is logged at WARN.
+//
 // # Checkpoint
 //
 // The checkpoint lives in the state directory, not in the segment

@@ -9,37 +9,15 @@ import (
 	"path/filepath"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/hasidecar/hasidecar/plugins/fsio"
 )
-
-// fdatasync flushes a file's data and the metadata needed to read it back
-// (its size), but not its timestamps: cheaper than fsync, equally safe here.
-func fdatasync(f *os.File) error {
-	for {
-		err := unix.Fdatasync(int(f.Fd()))
-		if !errors.Is(err, unix.EINTR) {
-			return err
-		}
-	}
-}
-
-// syncDir makes created, renamed and removed directory entries durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("open directory %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync directory %s: %w", dir, err)
-	}
-	return nil
-}
 
 // lockState takes an exclusive advisory lock on the state directory so two
 // appliers never write the same directory. The lock dies with the process.
-func lockState(dir string) (*os.File, error) {
+func lockState(fsys fsio.FS, dir string) (fsio.File, error) {
 	path := filepath.Join(dir, lockName)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := fsys.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("open lock %s: %w", path, err)
 	}
@@ -57,11 +35,18 @@ const zeroBlock = 4096
 
 var zeros [1 << 20]byte
 
+// readSeeker is what nonZeroRange needs of a file (an fsio.File or an
+// *os.File).
+type readSeeker interface {
+	io.ReaderAt
+	io.Seeker
+}
+
 // nonZeroRange returns the smallest block-aligned range [lo, hi) within
 // [from, to) outside which the file reads as zeros; lo == hi when all of it
 // does. Holes are skipped with SEEK_DATA/SEEK_HOLE, so the untouched part of
 // a freshly truncated (sparse) segment costs nothing to check.
-func nonZeroRange(f *os.File, from, to int64) (lo, hi int64, err error) {
+func nonZeroRange(f readSeeker, from, to int64) (lo, hi int64, err error) {
 	lo, hi = to, to
 	buf := make([]byte, len(zeros))
 	for pos := from; pos < to; {
@@ -94,7 +79,7 @@ func nonZeroRange(f *os.File, from, to int64) (lo, hi int64, err error) {
 // dataExtent returns the next data region [d, h) at or after pos, clipped to
 // to; d >= to when only a hole remains. A filesystem without SEEK_DATA gets
 // the whole rest of the range.
-func dataExtent(f *os.File, pos, to int64) (d, h int64) {
+func dataExtent(f io.Seeker, pos, to int64) (d, h int64) {
 	d, err := f.Seek(pos, unix.SEEK_DATA)
 	if errors.Is(err, unix.ENXIO) {
 		return to, to
@@ -110,10 +95,10 @@ func dataExtent(f *os.File, pos, to int64) (d, h int64) {
 }
 
 // writeZeros overwrites [lo, hi) of f with zeros.
-func writeZeros(f *os.File, lo, hi int64) error {
+func writeZeros(f io.WriterAt, lo, hi int64) error {
 	for p := lo; p < hi; {
 		n := min(int64(len(zeros)), hi-p)
-		if _, err := f.WriteAt(zeros[:n], p); err != nil {
+		if err := writeAt(f, zeros[:n], p); err != nil {
 			return err
 		}
 		p += n

@@ -8,6 +8,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+
+	"github.com/hasidecar/hasidecar/plugins/fsio"
 )
 
 // Journal geometry; doc.go describes every byte.
@@ -83,7 +85,7 @@ func decodeRecord(b []byte) (record, error) {
 // checkpoint written last (its seq); its records start at byte 0 and follow
 // each other, so a new generation overwrites the old one in place.
 type journal struct {
-	f    *os.File
+	f    fsio.File
 	path string
 	gen  uint64 // seq of the checkpoint the records follow
 	n    int    // records of this generation written
@@ -95,9 +97,9 @@ type journal struct {
 }
 
 // openJournal opens (creating if needed) the journal in dir.
-func openJournal(dir string) (*journal, error) {
+func openJournal(fsys fsio.FS, dir string) (*journal, error) {
 	path := filepath.Join(dir, JournalName)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := fsys.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("open journal %s: %w", path, err)
 	}
@@ -117,7 +119,7 @@ func (j *journal) append(off, n int64, sum uint32) error {
 		j.stale = false
 	}
 	encodeRecord(j.buf[:], record{Gen: j.gen, Off: off, Len: uint32(n), Sum: sum})
-	if _, err := j.f.WriteAt(j.buf[:], int64(j.n)*recordSize); err != nil {
+	if err := writeAt(j.f, j.buf[:], int64(j.n)*recordSize); err != nil {
 		// The record may be half written: never append after it.
 		j.stale = true
 		return &IOError{Op: "write journal", Path: j.path, Offset: off, Err: err}
@@ -149,7 +151,7 @@ func (j *journal) clear() error {
 	if err := j.f.Truncate(0); err != nil {
 		return &IOError{Op: "truncate journal", Path: j.path, Err: err}
 	}
-	if err := fdatasync(j.f); err != nil {
+	if err := j.f.Datasync(); err != nil {
 		return &IOError{Op: "sync journal", Path: j.path, Err: err}
 	}
 	j.n, j.stale = 0, false

@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/hasidecar/hasidecar/plugins"
+	"github.com/hasidecar/hasidecar/plugins/fsio"
 )
 
 // proof is what the journal proves beyond a checkpoint: the bytes
@@ -97,7 +98,7 @@ func (j *journal) read() ([]byte, error) {
 type segVerifier struct {
 	a     *Applier
 	start int64
-	f     *os.File
+	f     fsio.File
 	buf   []byte
 }
 
@@ -106,7 +107,7 @@ func (v *segVerifier) verify(r record) error {
 	start := plugins.SegmentStart(v.a.info, r.Off)
 	if v.f == nil || v.start != start {
 		v.close()
-		f, err := os.Open(v.a.segPath(start))
+		f, err := v.a.fs.OpenFile(v.a.segPath(start), os.O_RDONLY, 0)
 		if err != nil {
 			return fmt.Errorf("segment of offset %d: %w", r.Off, err)
 		}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/hasidecar/hasidecar/plugins"
+	"github.com/hasidecar/hasidecar/plugins/fsio"
 )
 
 // journalChunk is the chunk size the journal tests apply: every record
@@ -68,7 +69,7 @@ func reopenAt(t *testing.T, l plugins.Layout, dst, state string, want int64) {
 		b.crash()
 		t.Fatalf("recovered end %d synced %d, want %d", b.End(), b.Synced(), want)
 	}
-	if st, _, err := readCheckpoint(state); err != nil || st.End != want {
+	if st, _, err := readCheckpoint(fsio.OS(), state); err != nil || st.End != want {
 		t.Fatalf("checkpoint after recovery: %+v %v, want end %d", st, err, want)
 	}
 	checkTail(t, l, dst, want)

@@ -1,46 +1,36 @@
 package applier
 
 import (
-	"errors"
 	"io"
-	"os"
 
-	"golang.org/x/sys/unix"
+	"github.com/hasidecar/hasidecar/plugins/fsio"
 )
 
-// iovMax is Linux's limit on the pieces of one pwritev.
-const iovMax = 1024
-
-// pwritev writes pieces at position pos of f with as few pwritev calls as
-// the kernel allows, finishing short writes.
-func pwritev(f *os.File, pieces [][]byte, pos int64) error {
-	if len(pieces) == 1 {
-		_, err := f.WriteAt(pieces[0], pos)
-		return err
+// pwritev writes all of pieces at position pos of f, calling WriteV (one
+// pwritev each) until the kernel has taken every byte: a short count is
+// followed by a write of the rest, and a zero count is io.ErrShortWrite, so
+// the caller never takes a partial write for a whole one. pieces is left as
+// it was: a failed chunk can be applied again from the same slices.
+func pwritev(f fsio.File, pieces [][]byte, pos int64) error {
+	left := 0
+	for _, p := range pieces {
+		left += len(p)
 	}
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	for len(pieces) > 0 {
-		var n int
-		var werr error
-		if err := rc.Write(func(fd uintptr) bool {
-			// The kernel takes at most IOV_MAX (1024) pieces a call; the
-			// loop writes the rest.
-			n, werr = unix.Pwritev(int(fd), pieces[:min(len(pieces), iovMax)], pos)
-			return true
-		}); err != nil {
+	for copied := false; left > 0; {
+		n, err := fsio.WriteV(f, pieces, pos)
+		if err != nil {
 			return err
 		}
-		if errors.Is(werr, unix.EINTR) {
-			continue
-		}
-		if werr != nil {
-			return werr
-		}
-		if n == 0 {
+		if n <= 0 {
 			return io.ErrShortWrite
+		}
+		if left -= n; left <= 0 {
+			return nil
+		}
+		if !copied {
+			// advance shortens pieces[0]: work on a copy of the caller's
+			// slice headers, made only when a write came back short.
+			pieces, copied = append([][]byte(nil), pieces...), true
 		}
 		pos += int64(n)
 		pieces = advance(pieces, n)
@@ -62,4 +52,14 @@ func advance(pieces [][]byte, n int) [][]byte {
 		pieces = pieces[1:]
 	}
 	return pieces
+}
+
+// writeAt is WriteAt that also refuses a short count without an error,
+// which io.WriterAt forbids but a wrapper might return.
+func writeAt(f io.WriterAt, p []byte, off int64) error {
+	n, err := f.WriteAt(p, off)
+	if err == nil && n < len(p) {
+		err = io.ErrShortWrite
+	}
+	return err
 }

@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/hasidecar/hasidecar/plugins"
+	"github.com/hasidecar/hasidecar/plugins/fsio"
 )
 
 // segEntry is a segment file found in the directory.
@@ -22,7 +23,7 @@ type segEntry struct {
 // checkpoint exists: the checkpoint, extended by what the journal proves,
 // says where the data ends.
 func (a *Applier) recover() (state, error) {
-	st, found, err := readCheckpoint(a.stateDir)
+	st, found, err := readCheckpoint(a.fs, a.stateDir)
 	if err != nil {
 		return state{}, err
 	}
@@ -34,7 +35,7 @@ func (a *Applier) recover() (state, error) {
 	if err != nil {
 		return state{}, err
 	}
-	if a.jnl, err = openJournal(a.stateDir); err != nil {
+	if a.jnl, err = openJournal(a.fs, a.stateDir); err != nil {
 		return state{}, err
 	}
 	if found {
@@ -47,7 +48,7 @@ func (a *Applier) recover() (state, error) {
 	seq := st.Seq // later writes must outnumber the slot read
 	switch {
 	case found && st.End > 0:
-		if a.ckpt, err = openCheckpoint(a.stateDir, st); err != nil {
+		if a.ckpt, err = openCheckpoint(a.fs, a.stateDir, st); err != nil {
 			return state{}, err
 		}
 		return st, a.discardAfter(st.End, segs)
@@ -63,11 +64,11 @@ func (a *Applier) recover() (state, error) {
 	}
 	st.Info, st.Seq = a.info, seq
 	if found {
-		if a.ckpt, err = openCheckpoint(a.stateDir, st); err == nil {
+		if a.ckpt, err = openCheckpoint(a.fs, a.stateDir, st); err == nil {
 			err = a.ckpt.write(st)
 		}
 	} else if err = a.jnl.clear(); err == nil {
-		a.ckpt, err = createCheckpoint(a.stateDir, st)
+		a.ckpt, err = createCheckpoint(a.fs, a.stateDir, st)
 	}
 	return st, err
 }
@@ -126,7 +127,7 @@ func newestRun(segs []segEntry, size int64) []segEntry {
 func (a *Applier) discardAfter(end int64, segs []segEntry) error {
 	last := plugins.SegmentStart(a.info, end-1)
 	path := a.segPath(last)
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	f, err := a.fs.OpenFile(path, os.O_RDWR, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("recover segment %s holding offset %d: %w (remove the checkpoint to start over): %w",
 			path, end-1, ErrMissingData, err)
@@ -140,7 +141,7 @@ func (a *Applier) discardAfter(end int64, segs []segEntry) error {
 		return err
 	}
 	if changed {
-		if err := fdatasync(f); err != nil {
+		if err := f.Datasync(); err != nil {
 			return &IOError{Op: "sync", Path: path, Offset: end, Err: err}
 		}
 	}
@@ -155,7 +156,7 @@ func (a *Applier) discardAfter(end int64, segs []segEntry) error {
 
 // discardTail removes the bytes after end from its segment file and reports
 // whether it changed anything.
-func (a *Applier) discardTail(f *os.File, path string, start, end int64) (bool, error) {
+func (a *Applier) discardTail(f fsio.File, path string, start, end int64) (bool, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return false, fmt.Errorf("recover segment %s: %w", path, err)
@@ -200,7 +201,7 @@ func (a *Applier) discardTail(f *os.File, path string, start, end int64) (bool, 
 // removeFiles deletes segment files that hold no data the applier keeps.
 func (a *Applier) removeFiles(segs []segEntry, why string) error {
 	for _, s := range segs {
-		if err := os.Remove(s.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := a.fs.Remove(s.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("remove %s: %w", s.path, err)
 		}
 		a.log.Info("removed segment file", zap.String("reason", why), zap.String("path", s.path), zap.Int64("segment", s.start))
@@ -209,7 +210,7 @@ func (a *Applier) removeFiles(segs []segEntry, why string) error {
 		return nil
 	}
 	a.log.Info("discarded segment files", zap.Int("files", len(segs)))
-	if err := syncDir(a.dir); err != nil {
+	if err := a.fs.SyncDir(a.dir); err != nil {
 		return &IOError{Op: "sync", Path: a.dir, Offset: segs[0].start, Err: err}
 	}
 	return nil

@@ -42,7 +42,7 @@ func (a *Applier) recoverJournal(st state, segs []segEntry) (done bool, _ state,
 		return true, state{}, err
 	}
 	next := state{Base: p.base, End: p.end, Info: a.info}
-	ckpt, err := openCheckpoint(a.stateDir, st)
+	ckpt, err := openCheckpoint(a.fs, a.stateDir, st)
 	if err != nil {
 		return true, state{}, err
 	}
@@ -70,7 +70,7 @@ func firstSegment(segs []segEntry) int64 {
 func (a *Applier) checkHeld(end int64) error {
 	last := plugins.SegmentStart(a.info, end-1)
 	path := a.segPath(last)
-	fi, err := os.Stat(path)
+	fi, err := a.fs.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("recover segment %s holding offset %d: %w (remove the checkpoint to start over): %w",
 			path, end-1, ErrMissingData, err)
@@ -90,17 +90,17 @@ func (a *Applier) checkHeld(end int64) error {
 func (a *Applier) syncRange(from, end int64) error {
 	for s := plugins.SegmentStart(a.info, from); s < end; s += a.info.SegmentSize {
 		path := a.segPath(s)
-		f, err := os.Open(path)
+		f, err := a.fs.OpenFile(path, os.O_RDONLY, 0)
 		if err != nil {
 			return &IOError{Op: "open", Path: path, Offset: s, Err: err}
 		}
-		err = fdatasync(f)
+		err = f.Datasync()
 		_ = f.Close()
 		if err != nil {
 			return &IOError{Op: "sync", Path: path, Offset: s, Err: err}
 		}
 	}
-	if err := syncDir(a.dir); err != nil {
+	if err := a.fs.SyncDir(a.dir); err != nil {
 		return &IOError{Op: "sync", Path: a.dir, Offset: end, Err: err}
 	}
 	return nil

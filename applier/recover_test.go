@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/hasidecar/hasidecar/plugins"
+	"github.com/hasidecar/hasidecar/plugins/fsio"
 )
 
 // checkTail asserts that End's segment holds nothing after end: zeros up to
@@ -253,7 +254,7 @@ func TestUnsyncedFirstChunks(t *testing.T) {
 	if b.End() != 5000 || b.Synced() != 5000 {
 		t.Fatalf("end %d synced %d", b.End(), b.Synced())
 	}
-	st, _, err := readCheckpoint(stDir)
+	st, _, err := readCheckpoint(fsio.OS(), stDir)
 	if err != nil || st.End != 5000 {
 		t.Fatalf("checkpoint after the scan: %+v, %v", st, err)
 	}

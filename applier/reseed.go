@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/hasidecar/hasidecar/plugins/fsio"
 )
 
 // AsidePrefix starts the name of every directory MoveAside creates in the
@@ -40,7 +42,7 @@ func MoveAside(dir, stateDir, reason string) (string, error) {
 	if err := os.MkdirAll(stateDir, 0o755); err != nil {
 		return "", fmt.Errorf("move aside: create state directory %s: %w", stateDir, err)
 	}
-	lock, err := lockState(stateDir)
+	lock, err := lockState(fsio.OS(), stateDir)
 	if err != nil {
 		return "", fmt.Errorf("move aside %s: %w", dir, err)
 	}
@@ -189,5 +191,5 @@ func syncDirIfExists(dir string) error {
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
-	return syncDir(dir)
+	return fsio.OS().SyncDir(dir)
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/hasidecar/hasidecar/plugins/fsio"
 )
 
 // SyncMode is when applied bytes are made durable.
@@ -21,6 +23,9 @@ const (
 
 // DefaultInterval is the SyncInterval period when Options.Interval is 0.
 const DefaultInterval = 100 * time.Millisecond
+
+// DefaultSlowSync is the Options.SlowSync threshold when it is 0.
+const DefaultSlowSync = time.Second
 
 // String renders the mode as ParseSync accepts it.
 func (m SyncMode) String() string {
@@ -61,17 +66,27 @@ type Options struct {
 	Sync SyncMode
 	// Interval is the SyncInterval period; 0 means DefaultInterval.
 	Interval time.Duration
+	// SlowSync is how long a sync (data and checkpoint) may take before it
+	// is logged as slow; 0 means DefaultSlowSync.
+	SlowSync time.Duration
+	// FS is the file system the applier works through; nil means the
+	// operating system's (fsio.OS). Tests pass a fsiotest.FS.
+	FS fsio.FS
 }
 
 func (o Options) normalize() (Options, error) {
 	if o.Sync < SyncEvery || o.Sync > SyncNone {
 		return o, fmt.Errorf("check options: sync mode %d: %w", int(o.Sync), ErrBadOptions)
 	}
-	if o.Interval < 0 {
-		return o, fmt.Errorf("check options: interval %v: %w", o.Interval, ErrBadOptions)
+	if o.Interval < 0 || o.SlowSync < 0 {
+		return o, fmt.Errorf("check options: interval %v, slow sync %v: %w", o.Interval, o.SlowSync, ErrBadOptions)
 	}
 	if o.Interval == 0 {
 		o.Interval = DefaultInterval
 	}
+	if o.SlowSync == 0 {
+		o.SlowSync = DefaultSlowSync
+	}
+	o.FS = fsio.Or(o.FS)
 	return o, nil
 }

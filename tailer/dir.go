@@ -14,7 +14,7 @@ import (
 // list reads the directory, reconciles the mapped segments with it and
 // publishes the contiguous run.
 func (t *Tailer) list() {
-	entries, err := os.ReadDir(t.dir)
+	entries, err := t.opts.FS.ReadDir(t.dir)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			t.dirGone()
@@ -149,7 +149,7 @@ func (t *Tailer) remap(s *segment) error {
 
 // mapSegment maps min(file size, SegmentSize) bytes of the segment's file.
 func (t *Tailer) mapSegment(s *segment) (*mapping, os.FileInfo, error) {
-	f, err := os.Open(s.path)
+	f, err := t.opts.FS.OpenFile(s.path, os.O_RDONLY, 0)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open segment %s: %w", s.path, err)
 	}
@@ -191,9 +191,12 @@ func (t *Tailer) install(s *segment, m *mapping, fi os.FileInfo) {
 // (remap, log, rescan from its start). It returns false when the segment
 // could not be examined.
 func (t *Tailer) refresh(s *segment) bool {
-	fi, err := os.Stat(s.path)
+	fi, err := t.opts.FS.Stat(s.path)
 	if err != nil {
 		t.loop.listNeeded = true // deleted or renamed: the listing decides
+		if !errors.Is(err, fs.ErrNotExist) && t.loop.limit.allow("stat "+s.name) {
+			t.log.Warn("stat segment; retrying", zap.String("segment", s.name), zap.Error(err))
+		}
 		return false
 	}
 	mapped := s.m.size()

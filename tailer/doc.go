@@ -69,6 +69,12 @@
 // a file that shrinks or is replaced (writer restarted and truncated), is
 // logged as an error and rescanned from its start.
 //
+// Segments are listed, opened and stat'ed through Options.FS (package
+// plugins/fsio; nil is the operating system); the mapping itself and the
+// layout's Scan use the real file. A stat or open that fails for another
+// reason than a missing file is logged (rate-limited) and retried at the
+// next poll; nothing past the bytes last examined is published meanwhile.
+//
 // One risk remains by design: a file truncated between the tailer's stat
 // and a reader's access to a Chunk can fault. Writers do not truncate
 // segments below data they have published, so this means divergence anyway.

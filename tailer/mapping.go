@@ -2,12 +2,13 @@ package tailer
 
 import (
 	"fmt"
-	"os"
 	"sync/atomic"
 
 	"github.com/edsrzf/mmap-go"
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
+
+	"github.com/hasidecar/hasidecar/plugins/fsio"
 )
 
 // mapping is one read-only mmap of a segment file's prefix. It is reference
@@ -48,14 +49,19 @@ func (m *mapping) prefetch(hi int64) {
 }
 
 // mapFile maps the first n bytes of the file f, read-only. n must not exceed
-// the file's size: touching a mapped page past EOF raises SIGBUS.
-func mapFile(log *zap.Logger, f *os.File, n int64) (*mapping, error) {
+// the file's size: touching a mapped page past EOF raises SIGBUS. The
+// mapping is made on the operating-system file under f (outside the seam).
+func mapFile(log *zap.Logger, f fsio.File, n int64) (*mapping, error) {
 	m := &mapping{log: log, path: f.Name()}
 	m.refs.Store(1)
 	if n == 0 {
 		return m, nil // mmap of length 0 is invalid; an empty mapping serves nothing
 	}
-	data, err := mmap.MapRegion(f, int(n), mmap.RDONLY, 0, 0)
+	osf := fsio.OSFile(f)
+	if osf == nil {
+		return nil, fmt.Errorf("mmap %s: %w", f.Name(), fsio.ErrNotOSFile)
+	}
+	data, err := mmap.MapRegion(osf, int(n), mmap.RDONLY, 0, 0)
 	if err != nil {
 		return nil, fmt.Errorf("mmap %s (%d bytes): %w", f.Name(), n, err)
 	}

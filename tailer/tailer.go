@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/hasidecar/hasidecar/plugins"
+	"github.com/hasidecar/hasidecar/plugins/fsio"
 )
 
 // Options are the tailer's timings. Zero values take the defaults.
@@ -24,6 +25,9 @@ type Options struct {
 	// Rescan is the interval of the full directory listing, a safety net
 	// under fsnotify (default 1s).
 	Rescan time.Duration
+	// FS is the file system segments are listed, opened and stat'ed
+	// through (mmap stays on the real file); nil means fsio.OS().
+	FS fsio.FS
 }
 
 func (o Options) withDefaults() Options {
@@ -42,6 +46,7 @@ func (o Options) withDefaults() Options {
 	if o.Rescan <= 0 {
 		o.Rescan = time.Second
 	}
+	o.FS = fsio.Or(o.FS)
 	return o
 }
 
