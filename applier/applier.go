@@ -370,7 +370,9 @@ func (a *Applier) syncData() error {
 // rollback returns End to the last synced state after a failed data sync.
 func (a *Applier) rollback() {
 	a.setState(a.syncedBase, a.syncedEnd)
-	a.jnl.rewind()
+	if err := a.jnl.rewind(); err != nil {
+		a.log.Warn("cannot empty the journal after a failed sync; retried at the next chunk", zap.Error(err))
+	}
 	if a.empty() {
 		a.retire(a.cur)
 		a.cur = nil

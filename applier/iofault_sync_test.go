@@ -84,9 +84,11 @@ func TestSyncEIOThenCrash(t *testing.T) {
 			wantIOError(t, a.Sync(), "sync", syscall.EIO)
 			wantState(t, a, synced, synced)
 			a = r.reopen(a, Options{Sync: SyncNone})
+			// After a failed fdatasync the page cache may hold bytes that
+			// never reach the disk: the journal must not prove them.
 			got := a.End()
-			if got < synced || got > end {
-				t.Fatalf("reopened at %d, want within [%d, %d]", got, synced, end)
+			if got != synced {
+				t.Fatalf("reopened at %d, want the synced end %d (end was %d)", got, synced, end)
 			}
 			if err := a.Close(); err != nil {
 				t.Fatal(err)

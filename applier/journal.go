@@ -140,9 +140,17 @@ func (j *journal) restart(gen uint64) {
 
 // rewind forgets this generation's records after End fell back to the
 // checkpoint (a failed sync): the chunks are applied again, and the old
-// records must not follow the new ones.
-func (j *journal) rewind() {
+// records must not follow the new ones. The file is emptied at once: after
+// a failed fdatasync the page cache may still hold bytes that will never
+// reach the disk, and a recovery must not prove them from it and then
+// checkpoint them as synced. If emptying fails, the next append retries.
+func (j *journal) rewind() error {
 	j.n, j.stale = 0, true
+	if err := j.f.Truncate(0); err != nil {
+		return &IOError{Op: "truncate journal", Path: j.path, Err: err}
+	}
+	j.stale = false
+	return nil
 }
 
 // clear empties the journal durably, before a new checkpoint file restarts

@@ -62,13 +62,10 @@ func (t *Tailer) diverge(at int64, reason string) {
 	}
 }
 
-// converge ends an active divergence: the writer's bytes at and after At are
-// final again (End moved past At, or the writer's valid data ends at End).
-func (t *Tailer) converge() {
-	st := t.state
-	if !st.Diverged.Active {
-		return
-	}
+// converge ends an active divergence and publishes st with it: the
+// writer's bytes at and after At are final again (End moved past At, or the
+// writer's valid data ends at End).
+func (t *Tailer) converge(st State) {
 	st.Diverged.Active = false
 	t.log.Warn("divergence resolved: the writer's new bytes are final; serving again",
 		zap.Int64("offset", st.Diverged.At), zap.Int64("end", st.End))

@@ -70,14 +70,17 @@ func (t *Tailer) scanSegment(s *segment, now time.Time) (active, full bool, due 
 		return true, false, 0
 	}
 	st := t.state
-	if end > st.End {
+	moved := end > st.End
+	if moved {
 		t.trackDigest(s, end) // before publishing: no reader has these bytes yet
 		st.End = end
-		t.publish(st)
 		changed = true
 	}
-	if st.Diverged.Active && (st.End > st.Diverged.At || (sc.End == st.End && sc.Stable == sc.End)) {
-		t.converge()
+	switch {
+	case st.Diverged.Active && (st.End > st.Diverged.At || (sc.End == st.End && sc.Stable == sc.End)):
+		t.converge(st) // the new End and the divergence's end in one published state
+	case moved:
+		t.publish(st)
 	}
 	return changed, t.state.End == s.start+t.info.SegmentSize, due
 }
