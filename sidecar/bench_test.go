@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hasidecar/hasidecar/sidecar/sidecartest"
 )
 
 // benchBytes is the size of the directory the catch-up benchmarks copy.
@@ -21,13 +23,13 @@ func BenchmarkCatchUp(b *testing.B) {
 	mdir := filepath.Join(b.TempDir(), "master")
 	end := writeRecords(b, mdir, 16<<20, benchBytes/1100, 1000)
 	tm := startMasterSeg(b, mdir, 16<<20)
-	eventually(b, 30*time.Second, "master scan", func() bool { return tm.tail.State().End == end })
+	sidecartest.Eventually(b, 30*time.Second, "master scan", func() bool { return tm.tail.State().End == end })
 	b.SetBytes(end)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		sdir := filepath.Join(b.TempDir(), "slave")
 		ts := startSlave(b, sdir, 16<<20, SlaveConfig{Master: tm.addr})
-		eventually(b, time.Minute, "catch-up", func() bool { return ts.s.End() == end })
+		sidecartest.Eventually(b, time.Minute, "catch-up", func() bool { return ts.s.End() == end })
 		b.StopTimer()
 		ts.stop()
 		ts.app.Close()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hasidecar/hasidecar/sidecar/ack"
+	"github.com/hasidecar/hasidecar/sidecar/sidecartest"
 )
 
 // TestFakeClassicSlaveCannotCommit: a peer that reports the master's end and
@@ -19,10 +20,10 @@ func TestFakeClassicSlaveCannotCommit(t *testing.T) {
 	mdir, _ := tempDirs(t)
 	end := writeRecords(t, mdir, testSeg, 300, 500)
 	tm := startMaster(t, mdir, MasterConfig{})
-	eventually(t, 5*time.Second, "master end", func() bool { return tm.tail.State().End == end })
+	sidecartest.Eventually(t, 5*time.Second, "master end", func() bool { return tm.tail.State().End == end })
 	r := dialRaw(t, tm.addr)
 	r.report(end)
-	eventually(t, 5*time.Second, "fake slave streaming", func() bool { return len(tm.m.Stats().Slaves) == 1 })
+	sidecartest.Eventually(t, 5*time.Second, "fake slave streaming", func() bool { return len(tm.m.Stats().Slaves) == 1 })
 	r.report(end) // a heartbeat report of the same offset proves nothing either
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
@@ -44,8 +45,8 @@ func TestRewrittenLiveSegmentIsNotSpliced(t *testing.T) {
 	oldBytes := readAll(t, mdir)
 	tm := startMaster(t, mdir, MasterConfig{})
 	ts := startSlave(t, sdir, testSeg, SlaveConfig{Master: tm.addr})
-	eventually(t, 10*time.Second, "slave caught up", func() bool { return ts.app.End() == end })
-	eventually(t, 5*time.Second, "acknowledged", func() bool { return tm.tracker.Snapshot().Committed == end })
+	sidecartest.Eventually(t, 10*time.Second, "slave caught up", func() bool { return ts.app.End() == end })
+	sidecartest.Eventually(t, 5*time.Second, "acknowledged", func() bool { return tm.tracker.Snapshot().Committed == end })
 
 	// The new file: other records, longer than the old ones.
 	alt := filepath.Join(root, "alt")
@@ -86,7 +87,7 @@ func TestRewrittenLiveSegmentIsNotSpliced(t *testing.T) {
 	// A fresh slave gets the new bytes, whole.
 	fresh := filepath.Join(root, "fresh")
 	tf := startSlave(t, fresh, testSeg, SlaveConfig{Master: tm.addr})
-	eventually(t, 10*time.Second, "fresh slave caught up", func() bool { return tf.app.End() == newEnd })
+	sidecartest.Eventually(t, 10*time.Second, "fresh slave caught up", func() bool { return tf.app.End() == newEnd })
 	if got := readAll(t, fresh)[:newEnd]; !bytes.Equal(got, newBytes[:newEnd]) {
 		t.Fatalf("fresh slave differs from the new file at %d", firstDiffAt(got, newBytes))
 	}
@@ -105,7 +106,7 @@ func TestRewriteFarBelowTheSlaveEnd(t *testing.T) {
 	end := writeRecords(t, mdir, testSeg, 400, 1000)
 	tm := startMaster(t, mdir, MasterConfig{})
 	ts := startSlave(t, sdir, testSeg, SlaveConfig{Master: tm.addr})
-	eventually(t, 10*time.Second, "slave caught up", func() bool { return ts.app.End() == end })
+	sidecartest.Eventually(t, 10*time.Second, "slave caught up", func() bool { return ts.app.End() == end })
 
 	name := testLayout(t, testSeg).SegmentName(0)
 	data, err := os.ReadFile(filepath.Join(mdir, name))

@@ -3,6 +3,8 @@ package sidecar
 import (
 	"testing"
 	"time"
+
+	"github.com/hasidecar/hasidecar/sidecar/sidecartest"
 )
 
 // A fork's slave sends a zero report and then its real offset, back to
@@ -55,7 +57,7 @@ func TestFirstReportLastOfFirstRead(t *testing.T) {
 			if _, err := r.conn.Write(endRep[5:]); err != nil {
 				t.Fatal(err)
 			}
-			eventually(t, 5*time.Second, "the split report after the request acknowledged", func() bool {
+			sidecartest.Eventually(t, 5*time.Second, "the split report after the request acknowledged", func() bool {
 				s := tm.tracker.Snapshot()
 				return len(s.Slaves) == 1 && s.Slaves[0].Acked == end
 			})

@@ -142,18 +142,6 @@ func (ts *testSlave) stop() error {
 	return ts.err
 }
 
-// eventually polls cond until it holds or d passes.
-func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(5 * time.Millisecond) // poll interval
-	}
-}
-
 func tempDirs(t testing.TB) (string, string) {
 	d := t.TempDir()
 	return filepath.Join(d, "master"), filepath.Join(d, "slave")

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hasidecar/hasidecar/applier"
 	"github.com/hasidecar/hasidecar/plugins"
+	"github.com/hasidecar/hasidecar/sidecar/sidecartest"
 	"github.com/hasidecar/hasidecar/sidecar/verify"
 )
 
@@ -21,10 +22,10 @@ func TestTwoSlavesOneHostTwoSeries(t *testing.T) {
 	tm := startMaster(t, mdir, MasterConfig{})
 	a := startSlave(t, sdir+"-a", testSeg, SlaveConfig{Master: tm.addr, Name: "alpha"})
 	b := startSlave(t, sdir+"-b", testSeg, SlaveConfig{Master: tm.addr, Name: "beta"})
-	eventually(t, 10*time.Second, "both slaves streaming at the end", func() bool {
+	sidecartest.Eventually(t, 10*time.Second, "both slaves streaming at the end", func() bool {
 		return a.s.End() == end && b.s.End() == end && a.s.Ready() == nil && b.s.Ready() == nil
 	})
-	eventually(t, 10*time.Second, "two named slaves in STATUS", func() bool {
+	sidecartest.Eventually(t, 10*time.Second, "two named slaves in STATUS", func() bool {
 		snap := tm.tracker.Snapshot()
 		return len(snap.Slaves) == 2 && snap.Slaves[0].Name != snap.Slaves[1].Name &&
 			snap.Slaves[0].State == "streaming" && snap.MasterState == "serving"
@@ -70,7 +71,7 @@ func TestEmptySlaveTakesMasterSegmentSize(t *testing.T) {
 		}
 	})
 	ts := startSlave(t, sdir, 2*testSeg, SlaveConfig{Master: tm.addr, SegmentSizeFromMaster: true, Reopen: r.reopen})
-	eventually(t, 10*time.Second, "slave at the master's end", func() bool { return ts.s.End() == end })
+	sidecartest.Eventually(t, 10*time.Second, "slave at the master's end", func() bool { return ts.s.End() == end })
 	if got := r.app.End(); got != end {
 		t.Fatalf("reopened applier end %d, want %d", got, end)
 	}

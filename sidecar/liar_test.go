@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hasidecar/hasidecar/sidecar/haproto"
+	"github.com/hasidecar/hasidecar/sidecar/sidecartest"
 	"github.com/hasidecar/hasidecar/sidecar/verify"
 )
 
@@ -177,19 +178,19 @@ func TestLyingMaster(t *testing.T) {
 	}
 	l := startLiar(t, tm.addr, lies)
 	ts := startSlave(t, sdir, testSeg, SlaveConfig{Master: l.ln.Addr().String(), Classic: true, Housekeeping: 5 * time.Second})
-	eventually(t, 10*time.Second, "the honest prefix", func() bool { return ts.s.End() == prefix })
+	sidecartest.Eventually(t, 10*time.Second, "the honest prefix", func() bool { return ts.s.End() == prefix })
 	l.mu.Lock()
 	l.open[0].Close() // end the honest connection: the lies follow
 	l.mu.Unlock()
 	for i := 1; i < len(lies); i++ {
-		eventually(t, 10*time.Second, "a reconnect after lie "+lies[i].name, func() bool { return l.conns.Load() > int64(i+1) })
+		sidecartest.Eventually(t, 10*time.Second, "a reconnect after lie "+lies[i].name, func() bool { return l.conns.Load() > int64(i+1) })
 		if end := ts.s.End(); end != prefix {
 			t.Fatalf("after lie %q the slave's end is %d, want %d", lies[i].name, end, prefix)
 		}
 		checkSlaveBytes(t, mdir, sdir, prefix)
 	}
 	end := writeRecords(t, mdir, testSeg, 2000, 700) // the honest master goes on
-	eventually(t, 20*time.Second, "the slave at the honest master's end", func() bool { return ts.s.End() == end })
+	sidecartest.Eventually(t, 20*time.Second, "the slave at the honest master's end", func() bool { return ts.s.End() == end })
 	ts.stop()
 	rep, err := verify.Dirs(testLayout(t, testSeg), mdir, sdir, verify.Options{Exact: true})
 	if err != nil || !rep.Equal() {
@@ -242,7 +243,7 @@ func TestSilentPeer(t *testing.T) {
 	}
 	ts := startSlave(t, sdir, testSeg, SlaveConfig{Master: tm.addr, Heartbeat: 100 * time.Millisecond})
 	end := writeRecords(t, mdir, testSeg, 1000, 700)
-	eventually(t, 10*time.Second, "the slave at the master's end", func() bool { return ts.s.End() == end })
+	sidecartest.Eventually(t, 10*time.Second, "the slave at the master's end", func() bool { return ts.s.End() == end })
 	for _, c := range silent {
 		c.SetReadDeadline(time.Now().Add(5 * time.Second))
 		n, err := c.Read(make([]byte, 1))
@@ -304,7 +305,7 @@ func TestReportFlood(t *testing.T) {
 		liarErr = flood(liarConn, func(i int) int64 { return int64(i) << 20 }) // acks beyond anything sent
 	})
 	end := writeRecords(t, mdir, testSeg, 3000, 700)
-	eventually(t, 20*time.Second, "the real slave at the master's end during the flood", func() bool { return ts.s.End() == end })
+	sidecartest.Eventually(t, 20*time.Second, "the real slave at the master's end during the flood", func() bool { return ts.s.End() == end })
 	caughtUp.Store(true)
 	floods.Wait()
 	t.Logf("honest flood: %d reports", sentHonest.Load())

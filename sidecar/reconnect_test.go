@@ -8,6 +8,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/hasidecar/hasidecar/sidecar/faultproxy"
+	"github.com/hasidecar/hasidecar/sidecar/sidecartest"
 )
 
 // A link that drops every few frames: each session moves the slave on, so
@@ -33,7 +34,7 @@ func TestBackoffStartsOverAfterProgress(t *testing.T) {
 	log, logs := observedLog(t)
 	ts := startSlaveLog(t, sdir, SlaveConfig{Master: p.Addr(), MinBackoff: minBackoff, MaxBackoff: 2 * time.Second}, log)
 	cuts := int64(0)
-	eventually(t, 20*time.Second, "reconnects after cuts", func() bool {
+	sidecartest.Eventually(t, 20*time.Second, "reconnects after cuts", func() bool {
 		if st := p.Stats(); st.Cuts > cuts { // CutAfter is one-shot: arm it again for the next session
 			cuts = st.Cuts
 			p.CutAfter(faultproxy.Down, cut)
@@ -57,7 +58,7 @@ func TestBackoffStartsOverAfterProgress(t *testing.T) {
 	if progressed < reconnects/2 {
 		t.Fatalf("only %d of %d sessions moved the slave on; the cut is too early to test", progressed, reconnects)
 	}
-	eventually(t, 20*time.Second, "the slave at the master's end", func() bool { return ts.s.End() == end })
+	sidecartest.Eventually(t, 20*time.Second, "the slave at the master's end", func() bool { return ts.s.End() == end })
 }
 
 // A connection the slave ends is logged as the slave's doing, with its read
@@ -73,7 +74,7 @@ func TestSlaveEndedConnectionIsNotShutdown(t *testing.T) {
 	closer.report(0)
 	firstFrame(t, closer)
 	closer.conn.Close() // nothing unread: a FIN, the master reads EOF
-	eventually(t, 5*time.Second, "the master to log the slave's close", func() bool {
+	sidecartest.Eventually(t, 5*time.Second, "the master to log the slave's close", func() bool {
 		return len(entriesWith(logs, "slave closed the connection")) == 1
 	})
 
@@ -82,7 +83,7 @@ func TestSlaveEndedConnectionIsNotShutdown(t *testing.T) {
 	firstFrame(t, resetter)
 	resetter.conn.(*net.TCPConn).SetLinger(0) // close with a reset
 	resetter.conn.Close()
-	eventually(t, 5*time.Second, "the master to log the reset", func() bool {
+	sidecartest.Eventually(t, 5*time.Second, "the master to log the reset", func() bool {
 		return len(entriesWith(logs, "slave connection closed")) == 1
 	})
 	if f, ok := fieldOf(entriesWith(logs, "slave connection closed")[0], "read_error"); !ok || f.Interface == nil {

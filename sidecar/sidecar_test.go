@@ -3,25 +3,25 @@ package sidecar
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
 	"sync"
+	"testing"
+	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 	"go.uber.org/zap/zaptest/observer"
 
-	"encoding/binary"
-	"errors"
 	"github.com/hasidecar/hasidecar/sidecar/ack"
-	"github.com/hasidecar/hasidecar/tailer"
-	"io"
-	"net"
-	"os"
-	"path/filepath"
-	"testing"
-	"time"
-
 	"github.com/hasidecar/hasidecar/sidecar/haproto"
+	"github.com/hasidecar/hasidecar/sidecar/sidecartest"
 	"github.com/hasidecar/hasidecar/sidecar/verify"
+	"github.com/hasidecar/hasidecar/tailer"
 )
 
 func TestReplicatesExistingAndLiveData(t *testing.T) {
@@ -30,7 +30,7 @@ func TestReplicatesExistingAndLiveData(t *testing.T) {
 	tm := startMaster(t, mdir, MasterConfig{})
 	ts := startSlave(t, sdir, testSeg, SlaveConfig{Master: tm.addr})
 	end := writeRecords(t, mdir, testSeg, 2000, 300) // live appends continue the same directory
-	eventually(t, 10*time.Second, "slave at the master's end", func() bool { return ts.s.End() == end })
+	sidecartest.Eventually(t, 10*time.Second, "slave at the master's end", func() bool { return ts.s.End() == end })
 	ts.stop()
 	rep, err := verify.Dirs(testLayout(t, testSeg), mdir, sdir, verify.Options{Exact: true})
 	if err != nil || !rep.Equal() {
@@ -144,7 +144,7 @@ func TestMasterClosesLyingSlave(t *testing.T) {
 	// sending it when the lie arrives, and must stop there.
 	end := writeRecords(t, mdir, testSeg, 40000, 1000)
 	tm := startMaster(t, mdir, MasterConfig{})
-	eventually(t, 10*time.Second, "master scan", func() bool { return tm.tail.State().End == end })
+	sidecartest.Eventually(t, 10*time.Second, "master scan", func() bool { return tm.tail.State().End == end })
 	r := dialRaw(t, tm.addr)
 	r.report(0)
 	r.frame()
@@ -162,7 +162,7 @@ func TestMasterClosesLyingSlave(t *testing.T) {
 	}
 	// The connection closes before the tracker forgets the slave; the lie
 	// itself was never recorded as an acknowledgement.
-	eventually(t, 5*time.Second, "lying slave removed from the tracker", func() bool {
+	sidecartest.Eventually(t, 5*time.Second, "lying slave removed from the tracker", func() bool {
 		got := tm.tracker.Snapshot()
 		return len(got.Slaves) == 0
 	})
@@ -202,7 +202,7 @@ func TestMasterAcceptsSplitAndCoalescedReports(t *testing.T) {
 	for _, c := range buf { // one byte per write: split and then coalesced by TCP
 		r.conn.Write([]byte{c})
 	}
-	eventually(t, 5*time.Second, "ack of the last report", func() bool {
+	sidecartest.Eventually(t, 5*time.Second, "ack of the last report", func() bool {
 		s := tm.tracker.Snapshot()
 		return len(s.Slaves) == 1 && s.Slaves[0].Acked == end
 	})
@@ -272,14 +272,14 @@ func TestMasterLogsGapPerSlave(t *testing.T) {
 	wg.Go(func() { tl.Run(ctx) })
 	wg.Go(func() { m.Serve(ctx, ln) })
 	defer func() { cancel(); wg.Wait() }()
-	eventually(t, 10*time.Second, "two gap-log ticks with no slave", func() bool {
+	sidecartest.Eventually(t, 10*time.Second, "two gap-log ticks with no slave", func() bool {
 		return logs.FilterMessage("no slave connected: no gap to log").Len() >= 2
 	})
 	if logs.FilterMessage("slave replication gap").Len() != 0 {
 		t.Fatal("gap logged with no slave")
 	}
 	startSlave(t, sdir, testSeg, SlaveConfig{Master: ln.Addr().String()})
-	eventually(t, 10*time.Second, "a gap line at the end", func() bool {
+	sidecartest.Eventually(t, 10*time.Second, "a gap line at the end", func() bool {
 		for _, e := range logs.FilterMessage("slave replication gap").All() {
 			if e.ContextMap()["gap_bytes"] == int64(0) && e.ContextMap()["master_end"] == end {
 				return true
@@ -297,10 +297,10 @@ func TestClassicSlaveReplicates(t *testing.T) {
 	end := writeRecords(t, mdir, testSeg, 3000, 700)
 	tm := startMaster(t, mdir, MasterConfig{})
 	ts := startSlave(t, sdir, testSeg, SlaveConfig{Master: tm.addr, Classic: true})
-	eventually(t, 10*time.Second, "classic slave at the master's end", func() bool { return ts.s.End() == end })
+	sidecartest.Eventually(t, 10*time.Second, "classic slave at the master's end", func() bool { return ts.s.End() == end })
 	ts.stop()
 	ts2 := startSlave(t, sdir+"2", testSeg, SlaveConfig{Master: tm.addr, Classic: true})
-	eventually(t, 10*time.Second, "second classic slave", func() bool { return ts2.s.End() == end })
+	sidecartest.Eventually(t, 10*time.Second, "second classic slave", func() bool { return ts2.s.End() == end })
 	ts2.stop()
 	for _, d := range []string{sdir, sdir + "2"} {
 		rep, err := verify.Dirs(testLayout(t, testSeg), mdir, d, verify.Options{Exact: true})
@@ -325,7 +325,7 @@ func TestRefusedSlaveStaysRefused(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
 	defer func() { cancel(); <-done }()
-	eventually(t, 10*time.Second, "several refused attempts", func() bool { return s.Stats().Reconnects >= 3 })
+	sidecartest.Eventually(t, 10*time.Second, "several refused attempts", func() bool { return s.Stats().Reconnects >= 3 })
 	// Watch the state through three more retries.
 	until, deadline := s.Stats().Reconnects+3, time.Now().Add(10*time.Second)
 	for st := s.Stats(); st.Reconnects < until && time.Now().Before(deadline); st = s.Stats() {

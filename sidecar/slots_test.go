@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hasidecar/hasidecar/sidecar/meta"
+	"github.com/hasidecar/hasidecar/sidecar/sidecartest"
 )
 
 func metaServer(t *testing.T, idle time.Duration) *meta.Server {
@@ -70,7 +71,7 @@ func TestMetaPollersDoNotLockSlavesOut(t *testing.T) {
 		t.Fatalf("metadata connection %d served, want it refused over --max-meta-conns %d", slots+1, slots)
 	}
 	ts := startSlave(t, sdir, testSeg, SlaveConfig{Master: tm.addr})
-	eventually(t, 10*time.Second, "the slave at the master's end", func() bool { return ts.s.End() == end })
+	sidecartest.Eventually(t, 10*time.Second, "the slave at the master's end", func() bool { return ts.s.End() == end })
 	select {
 	case err := <-errs:
 		t.Fatalf("metadata poller: %v", err)
@@ -97,7 +98,7 @@ func TestSlaveOverCapLearnsWhy(t *testing.T) {
 	slog, slogs := observedLog(t)
 	ts := startSlaveLog(t, sdir, SlaveConfig{Master: tm.addr, MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond}, slog)
 	const turnedAway = "master turned this slave away; retrying"
-	eventually(t, 5*time.Second, "the slave to log that it was turned away", func() bool { return len(entriesWith(slogs, turnedAway)) > 0 })
+	sidecartest.Eventually(t, 5*time.Second, "the slave to log that it was turned away", func() bool { return len(entriesWith(slogs, turnedAway)) > 0 })
 	want := (&capError{kind: kindReplication, n: 1, max: 1}).Error()
 	if f, ok := fieldOf(entriesWith(slogs, turnedAway)[0], "reason"); !ok || f.String != want {
 		t.Fatalf("slave logged reason %q (present %v), want the master's %q", f.String, ok, want)
@@ -117,7 +118,7 @@ func TestSlaveOverCapLearnsWhy(t *testing.T) {
 		}
 	}
 	holder.conn.Close()
-	eventually(t, 10*time.Second, "the slave in once the slot is free", func() bool { return ts.s.End() == end })
+	sidecartest.Eventually(t, 10*time.Second, "the slave in once the slot is free", func() bool { return ts.s.End() == end })
 }
 
 // A metadata connection idle for the server's idle timeout is closed and
@@ -136,5 +137,5 @@ func TestIdleMetaConnectionGivesItsSlotBack(t *testing.T) {
 	if err := idle.closedByMaster(5 * time.Second); !errors.Is(err, io.EOF) {
 		t.Fatalf("idle metadata connection: %v, want it closed by the master", err)
 	}
-	eventually(t, 5*time.Second, "a new metadata connection served", func() bool { return dialMeta(t, tm.addr).list() == nil })
+	sidecartest.Eventually(t, 5*time.Second, "a new metadata connection served", func() bool { return dialMeta(t, tm.addr).list() == nil })
 }

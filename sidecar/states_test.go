@@ -16,6 +16,7 @@ import (
 
 	"github.com/hasidecar/hasidecar/plugins/rocketmq"
 	"github.com/hasidecar/hasidecar/sidecar/faultproxy"
+	"github.com/hasidecar/hasidecar/sidecar/sidecartest"
 )
 
 // observed is a logger that writes to the test and records entries.
@@ -55,11 +56,11 @@ func TestStatesThroughCatchUp(t *testing.T) {
 	end := writeRecords(t, mdir, testSeg, 3000, 1000)
 	log, logs := observed(t)
 	tm := startMasterWith(t, mdir, testSeg, MasterConfig{}, log)
-	eventually(t, 10*time.Second, "the master's tail at the end", func() bool { return tm.tail.State().End == end })
+	sidecartest.Eventually(t, 10*time.Second, "the master's tail at the end", func() bool { return tm.tail.State().End == end })
 	ts := startSlaveWith(t, sdir, testSeg, SlaveConfig{Master: tm.addr, Name: "s1"}, log)
-	eventually(t, 10*time.Second, "slave at the master's end", func() bool { return ts.s.End() == end })
+	sidecartest.Eventually(t, 10*time.Second, "slave at the master's end", func() bool { return ts.s.End() == end })
 	for _, name := range []string{"master", "slave"} {
-		eventually(t, 10*time.Second, name+" streaming", func() bool {
+		sidecartest.Eventually(t, 10*time.Second, name+" streaming", func() bool {
 			return hasTransition(logs, name, "connecting->catching-up") && hasTransition(logs, name, "catching-up->streaming")
 		})
 	}
@@ -90,16 +91,16 @@ func TestStalledBehindProxy(t *testing.T) {
 	defer p.Close()
 	ts := startSlaveWith(t, sdir, testSeg, SlaveConfig{Master: p.Addr(), Name: "s1", Heartbeat: 50 * time.Millisecond,
 		StallAfter: 300 * time.Millisecond}, log)
-	eventually(t, 10*time.Second, "slave streaming", func() bool { return ts.s.Ready() == nil && tm.m.Ready() == nil })
+	sidecartest.Eventually(t, 10*time.Second, "slave streaming", func() bool { return ts.s.Ready() == nil && tm.m.Ready() == nil })
 
 	p.Stall()
 	end := writeRecords(t, mdir, testSeg, 50, 100)
-	eventually(t, 10*time.Second, "master sees the slave stalled", func() bool {
+	sidecartest.Eventually(t, 10*time.Second, "master sees the slave stalled", func() bool {
 		st := tm.m.Stats()
 		return len(st.Slaves) == 1 && SlaveState(st.Slaves[0].State) == SlaveStalled &&
 			strings.Contains(st.Slaves[0].Reason, "no acknowledgement progress")
 	})
-	eventually(t, 10*time.Second, "slave sees itself stalled", func() bool {
+	sidecartest.Eventually(t, 10*time.Second, "slave sees itself stalled", func() bool {
 		st := ts.s.Stats()
 		return st.State == SlaveStalled && strings.Contains(st.Reason, "nothing received")
 	})
@@ -119,7 +120,7 @@ func TestStalledBehindProxy(t *testing.T) {
 		}
 	}
 	p.Resume()
-	eventually(t, 10*time.Second, "both ends streaming again", func() bool {
+	sidecartest.Eventually(t, 10*time.Second, "both ends streaming again", func() bool {
 		return ts.s.End() == end && ts.s.Ready() == nil && tm.m.Ready() == nil
 	})
 }
@@ -132,12 +133,12 @@ func TestMasterTailStalled(t *testing.T) {
 	end := writeRecords(t, mdir, testSeg, 10, 100)
 	tm := startMaster(t, mdir, MasterConfig{})
 	ts := startSlave(t, sdir, testSeg, SlaveConfig{Master: tm.addr})
-	eventually(t, 10*time.Second, "slave at the end", func() bool { return ts.s.End() == end })
+	sidecartest.Eventually(t, 10*time.Second, "slave at the end", func() bool { return ts.s.End() == end })
 	if st := tm.m.Stats(); st.State != MasterServing {
 		t.Fatalf("master state %s before the bad record", st.State)
 	}
 	writeForeignRecord(t, mdir, end)
-	eventually(t, 20*time.Second, "master stalled", func() bool {
+	sidecartest.Eventually(t, 20*time.Second, "master stalled", func() bool {
 		st := tm.m.Stats()
 		return st.State == MasterStalled && strings.Contains(st.StateReason, "magic") &&
 			len(st.Slaves) == 1 && SlaveState(st.Slaves[0].State) == SlaveStalled && strings.Contains(st.Slaves[0].Reason, "magic")
@@ -171,7 +172,7 @@ func TestMasterReadyNeedsSlaves(t *testing.T) {
 	mdir, _ := tempDirs(t)
 	writeRecords(t, mdir, testSeg, 10, 100)
 	tm := startMaster(t, mdir, MasterConfig{})
-	eventually(t, 10*time.Second, "master serving", func() bool { return tm.m.Stats().State == MasterServing })
+	sidecartest.Eventually(t, 10*time.Second, "master serving", func() bool { return tm.m.Stats().State == MasterServing })
 	err := tm.m.Ready()
 	if !errors.Is(err, ErrNotReady) || !strings.Contains(err.Error(), "0 connected") {
 		t.Fatalf("Ready = %v with no slave", err)

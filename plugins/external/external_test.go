@@ -1,7 +1,6 @@
 package external
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -20,6 +19,7 @@ import (
 	"github.com/hasidecar/hasidecar/plugins"
 	"github.com/hasidecar/hasidecar/plugins/crc32c"
 	"github.com/hasidecar/hasidecar/plugins/shared"
+	"github.com/hasidecar/hasidecar/sidecar/sidecartest"
 )
 
 const segSize = 1 << 20
@@ -54,7 +54,7 @@ func start(t *testing.T, opts Options) (*Layout, *observer.ObservedLogs) {
 				t.Errorf("plugin process %d outlived Close", p)
 			}
 		}
-		eventually(t, 5*time.Second, "goroutines to end", func() bool { return runtime.NumGoroutine() <= before })
+		sidecartest.Eventually(t, 5*time.Second, "goroutines to end", func() bool { return runtime.NumGoroutine() <= before })
 	})
 	return l, logs
 }
@@ -62,23 +62,6 @@ func start(t *testing.T, opts Options) (*Layout, *observer.ObservedLogs) {
 // gone reports whether no process (not even a zombie) has that pid.
 func gone(pid int) bool {
 	return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
-}
-
-// eventually polls cond until it holds or the deadline passes. Not
-// t.Context(): it is already cancelled when Cleanup functions run.
-func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("timed out waiting for %s", what)
-		case <-tick.C:
-		}
-	}
 }
 
 // writeDir writes a crc32c directory with n records and returns the path of
@@ -144,7 +127,7 @@ func TestPluginServesTheLayout(t *testing.T) {
 // plugin's fields.
 func checkRelayed(t *testing.T, logs *observer.ObservedLogs, msg string, level zapcore.Level) {
 	t.Helper()
-	eventually(t, 5*time.Second, "relayed log line "+msg, func() bool {
+	sidecartest.Eventually(t, 5*time.Second, "relayed log line "+msg, func() bool {
 		return logs.FilterMessage(msg).Len() > 0
 	})
 	e := logs.FilterMessage(msg).All()[0]
@@ -173,12 +156,12 @@ func TestCrashIsRestarted(t *testing.T) {
 	if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "go-plugin to see the exit", client.Exited)
+	sidecartest.Eventually(t, 5*time.Second, "go-plugin to see the exit", client.Exited)
 	if _, err := l.Scan(seg, 0, 0); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("Scan on a dead plugin = %v, want ErrUnavailable", err)
 	}
 	var s plugins.Scan
-	eventually(t, 10*time.Second, "the restarted plugin to answer", func() bool {
+	sidecartest.Eventually(t, 10*time.Second, "the restarted plugin to answer", func() bool {
 		var err error
 		s, err = l.Scan(seg, 0, 0)
 		if err != nil && !errors.Is(err, ErrUnavailable) {
@@ -224,11 +207,11 @@ func TestHangIsDetectedAndRestarted(t *testing.T) {
 	if err := os.Remove(hang); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "the restarted plugin to answer", func() bool {
+	sidecartest.Eventually(t, 10*time.Second, "the restarted plugin to answer", func() bool {
 		_, err := l.Scan(seg, 0, 0)
 		return err == nil
 	})
-	eventually(t, 5*time.Second, "the hung process to be gone", func() bool { return gone(old) })
+	sidecartest.Eventually(t, 5*time.Second, "the hung process to be gone", func() bool { return gone(old) })
 	hung := logs.FilterMessage("layout plugin hung; killed it").All()
 	if len(hung) != 1 || hung[0].Level != zapcore.ErrorLevel || hung[0].ContextMap()["pid"] != int64(old) {
 		t.Fatalf("hang log lines: %+v", hung)
@@ -254,7 +237,7 @@ func TestInfoChangeIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	seg := writeDir(t, 1)
-	eventually(t, 10*time.Second, "ErrInfoChanged", func() bool {
+	sidecartest.Eventually(t, 10*time.Second, "ErrInfoChanged", func() bool {
 		_, err := l.Scan(seg, 0, 0)
 		return errors.Is(err, ErrInfoChanged)
 	})
@@ -333,7 +316,7 @@ func TestConcurrentCallsAcrossACrash(t *testing.T) {
 	if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "a new plugin", func() bool { p := l.Pid(); return p != 0 && p != old })
+	sidecartest.Eventually(t, 10*time.Second, "a new plugin", func() bool { p := l.Pid(); return p != 0 && p != old })
 	close(stop)
 	for i := 0; i < 4; i++ {
 		if err := <-errc; err != nil {

@@ -21,6 +21,7 @@ import (
 	"github.com/hasidecar/hasidecar/plugins/external"
 	"github.com/hasidecar/hasidecar/sidecar"
 	"github.com/hasidecar/hasidecar/sidecar/ack"
+	"github.com/hasidecar/hasidecar/sidecar/sidecartest"
 	"github.com/hasidecar/hasidecar/tailer"
 )
 
@@ -108,7 +109,7 @@ func replicateOnce(b *testing.B, mdir string, end int64, mlay, slay plugins.Layo
 	t0 := time.Now()
 	m := startReplMaster(b, mdir, mlay)
 	s := startReplSlave(b, sdir, slay, m.addr)
-	waitFor(b, 2*time.Minute, "slave catch-up", func() bool { return s.s.End() == end })
+	sidecartest.EventuallyEvery(b, 2*time.Minute, 200*time.Microsecond, "slave catch-up", func() bool { return s.s.End() == end })
 	took := time.Since(t0)
 	b.StopTimer()
 	s.stop(b)
@@ -218,17 +219,5 @@ func (rs *replSlave) stop(b *testing.B) {
 	}
 	if err := rs.app.Close(); err != nil {
 		b.Errorf("close applier: %v", err)
-	}
-}
-
-// waitFor polls cond every 200µs until it holds or d passes; the short
-// interval keeps the polling error far below the runs' length.
-func waitFor(b *testing.B, d time.Duration, what string, cond func() bool) {
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			b.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(200 * time.Microsecond) // poll interval
 	}
 }

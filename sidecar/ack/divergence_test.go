@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hasidecar/hasidecar/sidecar/sidecartest"
 )
 
 func slaveAcked(t *testing.T, tr *Tracker, id string) int64 {
@@ -62,7 +64,7 @@ func TestDivergeAnswersWaitsAbove(t *testing.T) {
 	tr.AddSlave("a", "x")
 	tr.Sent("a", 1000)
 	ch, wg := startWaits(t.Context(), tr, []int64{300, 700, 900})
-	waitFor(t, func() bool { return tr.Waiting() == 3 })
+	sidecartest.Eventually(t, 5*time.Second, "the condition", func() bool { return tr.Waiting() == 3 })
 	tr.Diverge(500, "writer truncated")
 	for range 2 {
 		r := <-ch

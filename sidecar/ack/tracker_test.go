@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.uber.org/zap/zaptest"
+
+	"github.com/hasidecar/hasidecar/sidecar/sidecartest"
 )
 
 func TestParsePolicy(t *testing.T) {
@@ -102,24 +104,13 @@ func startWaits(ctx context.Context, tr *Tracker, offs []int64) (<-chan [2]int64
 	return ch, &wg
 }
 
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 5s")
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 func TestWakeInOrder(t *testing.T) {
 	tr := newTestTracker(t, "any", 0)
 	tr.AddSlave("a", "x")
 	ch, wg := startWaits(t.Context(), tr, []int64{300, 100, 200, 400})
-	waitFor(t, func() bool { return tr.Waiting() == 4 })
+	sidecartest.Eventually(t, 5*time.Second, "the condition", func() bool { return tr.Waiting() == 4 })
 	tr.Ack("a", 250)
-	waitFor(t, func() bool { return tr.Waiting() == 2 })
+	sidecartest.Eventually(t, 5*time.Second, "the condition", func() bool { return tr.Waiting() == 2 })
 	got := map[int64]bool{}
 	for range 2 {
 		r := <-ch
@@ -144,7 +135,7 @@ func TestDisconnectKeepsWaitersUntilDeadline(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
 	defer cancel()
 	ch, wg := startWaits(ctx, tr, []int64{100})
-	waitFor(t, func() bool { return tr.Waiting() == 1 })
+	sidecartest.Eventually(t, 5*time.Second, "the condition", func() bool { return tr.Waiting() == 1 })
 	tr.RemoveSlave("a")
 	if r := tr.Wait(ctx, 50); r.Status != NotAvailable {
 		t.Fatalf("new wait after disconnect: %+v", r)
@@ -180,7 +171,7 @@ func TestTenThousandWaiters(t *testing.T) {
 		offs[i] = int64(len(offs) - i)
 	}
 	ch, wg := startWaits(t.Context(), tr, offs)
-	waitFor(t, func() bool { return tr.Waiting() == len(offs) })
+	sidecartest.Eventually(t, 5*time.Second, "the condition", func() bool { return tr.Waiting() == len(offs) })
 	for off := int64(1000); off <= 10000; off += 1000 {
 		tr.Ack("a", off)
 		if got, want := tr.Waiting(), 10000-int(off); got != want {

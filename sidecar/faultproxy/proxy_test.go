@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"go.uber.org/zap/zaptest"
+
+	"github.com/hasidecar/hasidecar/sidecar/sidecartest"
 )
 
 // echoServer is a real TCP target on 127.0.0.1 that echoes what it reads.
@@ -92,23 +94,12 @@ func roundTrip(t *testing.T, c net.Conn, b []byte, d time.Duration) {
 	}
 }
 
-func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(5 * time.Millisecond) // poll interval
-	}
-}
-
 func TestForwardsAndCounts(t *testing.T) {
 	p, _ := newProxy(t)
 	c := dial(t, p)
 	b := randBytes(1 << 20)
 	roundTrip(t, c, b, 5*time.Second)
-	eventually(t, 5*time.Second, "counters", func() bool {
+	sidecartest.Eventually(t, 5*time.Second, "counters", func() bool {
 		s := p.Stats()
 		return s.BytesUp == 1<<20 && s.BytesDown == 1<<20 && s.Active == 1 && s.Conns == 1
 	})
@@ -169,7 +160,7 @@ func TestCutAll(t *testing.T) {
 			t.Fatalf("read on a cut connection: %v, want EOF or reset", err)
 		}
 	}
-	eventually(t, 5*time.Second, "no active connections", func() bool { return p.Stats().Active == 0 })
+	sidecartest.Eventually(t, 5*time.Second, "no active connections", func() bool { return p.Stats().Active == 0 })
 	if s := p.Stats(); s.Cuts != 2 {
 		t.Fatalf("cuts %d, want 2", s.Cuts)
 	}

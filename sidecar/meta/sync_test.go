@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hasidecar/hasidecar/sidecar/sidecartest"
 )
 
 func TestMagic(t *testing.T) {
@@ -176,9 +178,9 @@ func TestRunSyncsUntilCancelled(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx) }()
-	waitFor(t, func() bool { b, _ := os.ReadFile(filepath.Join(slave, "a.json")); return string(b) == "1" })
+	sidecartest.Eventually(t, 5*time.Second, "the condition", func() bool { b, _ := os.ReadFile(filepath.Join(slave, "a.json")); return string(b) == "1" })
 	writeFile(t, master, "a.json", "2")
-	waitFor(t, func() bool { b, _ := os.ReadFile(filepath.Join(slave, "a.json")); return string(b) == "2" })
+	sidecartest.Eventually(t, 5*time.Second, "the condition", func() bool { b, _ := os.ReadFile(filepath.Join(slave, "a.json")); return string(b) == "2" })
 	cancel()
 	select {
 	case err := <-done:
@@ -201,18 +203,6 @@ func TestDialFailureIsRoundError(t *testing.T) {
 	c := NewClient(nil, ClientOptions{Dir: t.TempDir(), Dial: func(context.Context) (net.Conn, error) { return nil, dialErr }})
 	if _, err := c.SyncNow(ctxT(t, 5*time.Second)); !errors.Is(err, dialErr) {
 		t.Fatalf("SyncNow: %v", err)
-	}
-}
-
-// waitFor polls cond until it holds or 5 s pass.
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 5s")
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 

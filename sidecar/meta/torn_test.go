@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/hasidecar/hasidecar/sidecar/sidecartest"
 )
 
 // versions builds n distinct JSON documents of one size, each uniform but
@@ -140,7 +142,7 @@ func TestSlaveReaderNeverSeesPartial(t *testing.T) {
 			t.Fatalf("version %d: %+v", i, res)
 		}
 	}
-	waitFor(t, func() bool { return reads.Load() > 0 })
+	sidecartest.Eventually(t, 5*time.Second, "the condition", func() bool { return reads.Load() > 0 })
 	t.Logf("slave reads %d", reads.Load())
 }
 
