@@ -57,8 +57,7 @@ func runVerify(_ context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 func (c *verifyCmd) parse(args []string, stderr io.Writer) error {
-	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("verify")
 	c.lf.register(fs)
 	fs.BoolVar(&c.exact, "exact", false, "require identical directories (all names, whole files), not only bytes up to the valid end")
 	fs.BoolVar(&c.json, "json", false, "print the report as one JSON object")
@@ -68,7 +67,7 @@ func (c *verifyCmd) parse(args []string, stderr io.Writer) error {
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return usageFor(err)
+		return usageFor(fs, err)
 	}
 	if fs.NArg() != 2 {
 		fs.Usage()
@@ -111,10 +110,10 @@ func (c *verifyCmd) openLayout() (plugins.Layout, func() error, string, error) {
 		}
 		return lay, closeLayout, fmt.Sprintf("segment size %s (%d bytes), %s", plugins.FormatSize(size), size, how), nil
 	}
-	found, err := verify.DetectSegmentSize(lay, c.a, c.b)
+	found, err := plugins.DetectSegmentSize(lay, c.a, c.b)
 	if err != nil {
 		closeLayout()
-		var se *verify.SizeError
+		var se *plugins.SegmentSizeError
 		if errors.As(err, &se) {
 			err = fmt.Errorf("segment files disagree on the segment size (give --segment-size): %w", err)
 		}
