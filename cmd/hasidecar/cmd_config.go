@@ -62,7 +62,7 @@ func runConfig(_ context.Context, args []string, stdout, _ io.Writer) error {
 func configCheckFlags(envFile, role *string) *flag.FlagSet {
 	fs := newFlagSet("config check")
 	fs.StringVar(envFile, "env", "", "also check this environment file (systemd EnvironmentFile syntax); the process environment counts too, as for run")
-	fs.StringVar(role, "role", "", "the role to check a file without role = against (master or slave), as `hasidecar ROLE --config FILE` reads it")
+	fs.StringVar(role, "role", "", "the role to check a file without role = against (master or slave), as hasidecar ROLE --config FILE reads it")
 	return fs
 }
 

@@ -62,14 +62,17 @@ func (s Service) validate(c *check) {
 	if s.MetricsListen != "" {
 		c.hostPort("metrics-listen", s.MetricsListen, true, true)
 	}
-	set := 0
-	for _, v := range []string{s.TLSCert, s.TLSKey, s.TLSCA} {
+	set, first := 0, ""
+	for i, v := range []string{s.TLSCert, s.TLSKey, s.TLSCA} {
 		if v != "" {
 			set++
+			if first == "" {
+				first = []string{"tls-cert", "tls-key", "tls-ca"}[i]
+			}
 		}
 	}
 	if set != 0 && set != 3 {
-		c.fail("tls-cert", s.TLSCert, "--tls-cert, --tls-key and --tls-ca go together")
+		c.fail(first, "", "--tls-cert, --tls-key and --tls-ca go together")
 	}
 }
 

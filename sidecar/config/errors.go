@@ -30,7 +30,13 @@ func (e *FieldError) Unwrap() error { return e.Err }
 type check struct{ errs []error }
 
 func (c *check) fail(name, value, format string, a ...any) {
-	c.errs = append(c.errs, &FieldError{Name: name, Value: value, Err: fmt.Errorf(format+": %w", append(a, ErrInvalid)...)})
+	c.errs = append(c.errs, &FieldError{Name: name, Value: value, Err: invalid(fmt.Sprintf(format, a...))})
 }
+
+// invalid is a rule's message; it is ErrInvalid, without repeating it.
+type invalid string
+
+func (e invalid) Error() string { return string(e) }
+func (e invalid) Unwrap() error { return ErrInvalid }
 
 func (c *check) err() error { return errors.Join(c.errs...) }
