@@ -230,6 +230,11 @@ func (s *Slave) logRetry(err error, d time.Duration, progressed bool) {
 		s.log.Warn("master turned this slave away; retrying", append(fields, refusalFields(err)...)...)
 		return
 	}
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Op == "dial" { // never connected: nothing was lost
+		s.log.Warn("cannot connect to master; retrying", fields...)
+		return
+	}
 	s.log.Warn("replication connection lost; reconnecting", fields...)
 }
 

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -37,14 +36,13 @@ type benchCmd struct {
 // the same files in the same run) or synchronous-commit latency.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c benchCmd
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("bench")
 	fs.StringVar(&c.mode, "mode", "catchup", "catchup (throughput of an empty slave) or sync (synchronous-commit latency)")
 	fs.StringVar(&c.total, "total", "1GiB", "catchup: bytes of segments to replicate")
 	fs.StringVar(&c.writers, "writers", "1,16,64", "sync: comma-separated concurrent writer counts")
 	fs.DurationVar(&c.duration, "duration", 5*time.Second, "sync: how long each writer count runs")
 	fs.StringVar(&c.ackAfter, "ack-after", "write", "the slave's --ack-after during the run")
-	fs.StringVar(&c.segment, "segment-size", "64MiB", "segment size")
+	fs.StringVar(&c.segment, "segment-size", defaultSegmentSize, "segment size of the writer, master and slave")
 	fs.IntVar(&c.body, "body-size", 1024, "message body bytes")
 	fs.StringVar(&c.fsync, "fsync", "none", "the slave's --fsync policy during the run")
 	fs.BoolVar(&c.keep, "keep", false, "keep the bench directory")

@@ -14,15 +14,6 @@ import (
 	"strings"
 )
 
-const configUsage = `Usage:
-  hasidecar config check [--env ENVFILE] FILE
-
-Checks a configuration file: TOML syntax, the role, every key a flag of the
-command it applies to, every value of the right type and accepted by the
-flag. With --env, also checks a systemd EnvironmentFile: every HASIDECAR_*
-variable must name a flag. Prints "FILE: OK" or the problems (exit status 1).
-`
-
 // checkFailed is the answer of a config check that found problems.
 type checkFailed struct {
 	file string
@@ -41,27 +32,26 @@ func (e *checkFailed) Error() string {
 func (e *checkFailed) Unwrap() []error { return e.errs }
 func (e *checkFailed) ExitCode() int   { return 1 }
 
-// runConfig implements `hasidecar config check`.
-func runConfig(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "check" {
-		fmt.Fprint(stderr, configUsage)
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-			return flag.ErrHelp
-		}
-		return usageError{errors.New("config: want the subcommand check")}
+// runConfig implements `hasidecar config check`: the file goes through
+// the very function the role runs (masterCmd.load, slaveCmd.load), so it
+// passes exactly when `hasidecar run` would start, and it touches nothing.
+func runConfig(_ context.Context, args []string, stdout, _ io.Writer) error {
+	if len(args) > 0 && isHelp(args[0]) {
+		return helpRequest{configCheckFlags(new(string), new(string))}
 	}
-	fs := flag.NewFlagSet("config check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, configUsage) }
-	envFile := fs.String("env", "", "also check this environment file (systemd EnvironmentFile syntax)")
+	if len(args) == 0 || args[0] != "check" {
+		return flagError{cmd: "config", err: errors.New("want the subcommand check")}
+	}
+	var envFile, role string
+	fs := configCheckFlags(&envFile, &role)
 	if err := fs.Parse(args[1:]); err != nil {
-		return usageFor(err)
+		return usageFor(fs, err)
 	}
 	if fs.NArg() != 1 {
-		return usageError{errors.New("config check: want exactly one FILE")}
+		return flagError{cmd: fs.Name(), err: errors.New("want exactly one FILE")}
 	}
 	file := fs.Arg(0)
-	role, errs := checkConfig(file, *envFile, commandFlagSets(io.Discard))
+	role, errs := checkConfig(file, envFile, role)
 	if len(errs) > 0 {
 		return &checkFailed{file: file, errs: errs}
 	}
@@ -69,43 +59,70 @@ func runConfig(_ context.Context, args []string, stdout, stderr io.Writer) error
 	return nil
 }
 
-// checkConfig validates file (and envFile unless "") against the commands'
-// FlagSets, which it may modify: pass fresh ones. It returns the role(s)
-// checked, for the OK line, and every problem found.
-func checkConfig(file, envFile string, sets map[string]*flag.FlagSet) (string, []error) {
+func configCheckFlags(envFile, role *string) *flag.FlagSet {
+	fs := newFlagSet("config check")
+	fs.StringVar(envFile, "env", "", "also check this environment file (systemd EnvironmentFile syntax); the process environment counts too, as for run")
+	fs.StringVar(role, "role", "", "the role to check a file without role = against (master or slave), as hasidecar ROLE --config FILE reads it")
+	return fs
+}
+
+// checkConfig validates file (and envFile unless "") for its role (or
+// roleFlag for a file without one) the way the role itself does at start.
+// It returns the role checked and every problem found.
+func checkConfig(file, envFile, roleFlag string) (string, []error) {
 	cf, err := loadConfigFile(file)
 	if err != nil {
 		return "", []error{err}
 	}
-	roles := configSections
-	if cf.role != "" {
-		roles = []string{cf.role}
+	role, err := checkRole(cf, roleFlag)
+	if err != nil {
+		return "", []error{err}
 	}
-	var environ []string
+	environ := os.Environ()
+	var fileEnv []string
 	if envFile != "" {
-		if environ, err = readEnvFile(envFile); err != nil {
+		if fileEnv, err = readEnvFile(envFile); err != nil {
 			return "", []error{err}
 		}
 	}
+	environ = append(environ, fileEnv...)
+	args := []string{"--" + configFlagName, file}
+	var fs *flag.FlagSet
+	switch role {
+	case "master":
+		var c masterCmd
+		fs = c.flags(io.Discard)
+		_, err = c.load(fs, args, environ)
+	default:
+		var c slaveCmd
+		fs = c.flags(io.Discard)
+		_, err = c.load(fs, args, environ)
+	}
 	var errs []error
-	for _, r := range roles {
-		fs := sets[r]
-		if fs == nil {
-			errs = append(errs, fmt.Errorf("no command %q to check against", r))
-			continue
-		}
-		vals, ferrs := cf.settings(fs)
-		errs = append(errs, ferrs...)
-		maps.Copy(vals, envSettings(fs, environ))
-		errs = append(errs, setAll(fs, vals)...)
+	if err != nil {
+		errs = unjoin(err)
 	}
-	errs = append(errs, deadTables(cf, roles)...)
-	errs = append(errs, unknownEnv(environ, envFile, roles, sets)...)
-	if len(errs) > 0 && cf.role == "" {
-		errs = append(errs, fmt.Errorf("hint: without %s = %q or %q the top-level keys must suit both commands",
-			roleKey, configSections[0], configSections[1]))
+	errs = append(errs, deadTables(cf, []string{role})...)
+	errs = append(errs, unknownEnv(fileEnv, envFile, role, fs)...)
+	return role, errs
+}
+
+// checkRole is the role a file is checked for: its own, else --role. A
+// file with neither is refused, since `hasidecar run` refuses it.
+func checkRole(cf *configFile, roleFlag string) (string, error) {
+	src := "config file " + cf.path
+	switch {
+	case roleFlag != "" && !slices.Contains(configSections, roleFlag):
+		return "", flagError{cmd: "config check", err: fmt.Errorf("--role %q: want master or slave", roleFlag)}
+	case cf.role != "" && roleFlag != "" && cf.role != roleFlag:
+		return "", &configError{Source: src, Key: roleKey, Err: fmt.Errorf("%w: the file is for %q, not --role %q", errConfigRole, cf.role, roleFlag)}
+	case cf.role != "":
+		return cf.role, nil
+	case roleFlag != "":
+		return roleFlag, nil
 	}
-	return strings.Join(roles, ","), errs
+	return "", &configError{Source: src, Key: roleKey, Err: fmt.Errorf("%w: the file names no role, and `hasidecar run` needs %s = %q or %q "+
+		"(for a file given to `hasidecar master --config`, check it with --role master)", errConfigRole, roleKey, configSections[0], configSections[1])}
 }
 
 // deadTables reports tables no checked command reads: with role = "master"
@@ -121,22 +138,18 @@ func deadTables(cf *configFile, roles []string) []error {
 	return errs
 }
 
-// unknownEnv reports HASIDECAR_* variables that name no flag of the
-// checked commands (HASIDECAR_CONFIG aside): a typo there is otherwise
-// silently ignored.
-func unknownEnv(environ []string, envFile string, roles []string, sets map[string]*flag.FlagSet) []error {
+// unknownEnv reports HASIDECAR_* variables of the environment file that
+// name no flag of the role (HASIDECAR_CONFIG aside): a typo there is
+// otherwise silently ignored.
+func unknownEnv(environ []string, envFile, role string, fs *flag.FlagSet) []error {
 	known := map[string]bool{envName(configFlagName): true}
-	for _, r := range roles {
-		if fs := sets[r]; fs != nil {
-			fs.VisitAll(func(fl *flag.Flag) { known[envName(fl.Name)] = true })
-		}
-	}
+	fs.VisitAll(func(fl *flag.Flag) { known[envName(fl.Name)] = true })
 	var errs []error
 	for _, kv := range environ {
 		k, _, _ := strings.Cut(kv, "=")
 		if strings.HasPrefix(k, envPrefix) && !known[k] {
 			errs = append(errs, &configError{Source: "environment file " + envFile, Key: k,
-				Err: fmt.Errorf("%w: names no flag of hasidecar %s", errConfigUnknownKey, strings.Join(roles, " or "))})
+				Err: fmt.Errorf("%w: names no flag of hasidecar %s", errConfigUnknownKey, role)})
 		}
 	}
 	return errs
@@ -183,12 +196,15 @@ func unquote(v string) string {
 // unit's entry point: it reads the file's role and runs that command with
 // --config FILE and the remaining flags.
 func runService(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if slices.ContainsFunc(args, isHelp) {
+		return helpRequest{newFlagSet("run")}
+	}
 	file, rest := splitConfigArg(args)
 	if file == "" {
 		file, _ = lookupEnv(os.Environ(), envName(configFlagName))
 	}
 	if file == "" {
-		return usageError{errors.New("run: --config FILE (or HASIDECAR_CONFIG) is required")}
+		return flagError{cmd: "run", err: errors.New("--config FILE (or HASIDECAR_CONFIG) is required")}
 	}
 	cf, err := loadConfigFile(file)
 	if err != nil {

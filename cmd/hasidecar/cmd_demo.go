@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -27,11 +26,10 @@ type demoCmd struct {
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c demoCmd
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("demo")
 	fs.DurationVar(&c.duration, "duration", 15*time.Second, "how long the writer appends")
 	fs.Float64Var(&c.rate, "rate", 20000, "messages per second (1 KiB bodies)")
-	fs.StringVar(&c.segment, "segment-size", "64MiB", "segment size")
+	fs.StringVar(&c.segment, "segment-size", defaultSegmentSize, "segment size of the writer, master and slave")
 	fs.BoolVar(&c.keep, "keep", false, "keep the demo directory")
 	fs.StringVar(&c.dir, "dir", "", "work directory (default: a new temporary one)")
 	if err := parseFlags(fs, args); err != nil {

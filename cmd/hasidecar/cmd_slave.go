@@ -4,19 +4,14 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"fmt"
 	"io"
-	"net"
+	"os"
 	"path/filepath"
 	"time"
 
-	"go.uber.org/zap"
-
 	"github.com/hasidecar/hasidecar/applier"
-	"github.com/hasidecar/hasidecar/plugins"
 	"github.com/hasidecar/hasidecar/sidecar"
-	"github.com/hasidecar/hasidecar/sidecar/meta"
-	"github.com/hasidecar/hasidecar/sidecar/metrics"
+	"github.com/hasidecar/hasidecar/sidecar/config"
 )
 
 // refusedError exits with EX_CONFIG (78), which the systemd unit lists in
@@ -35,20 +30,14 @@ type slaveCmd struct {
 	stateDir string
 	fsync    string
 	ackAfter string
-	tlsName  string
 	reseed   bool
-	cfg      sidecar.SlaveConfig
+	cfg      config.Slave // bound to the typed flags; build fills the rest
 
-	meta         metaFlags
-	metaInterval time.Duration
-	metaDelete   bool
+	meta metaFlags
 }
 
-var slaveReloadable = []string{"log-level"}
-
 func (c *slaveCmd) flags(stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("slave", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("slave")
 	c.log.register(fs)
 	c.layout.register(fs)
 	c.svc.register(fs)
@@ -62,148 +51,66 @@ func (c *slaveCmd) flags(stderr io.Writer) *flag.FlagSet {
 	fs.DurationVar(&c.cfg.Housekeeping, "housekeeping", 20*time.Second, "drop a connection silent this long")
 	fs.DurationVar(&c.cfg.MaxBackoff, "max-backoff", 5*time.Second, "longest wait between reconnects")
 	fs.BoolVar(&c.cfg.StopOnRefusal, "exit-on-refusal", false, "exit (status 78) when the master refuses this slave for good, instead of retrying every --max-backoff")
-	fs.BoolVar(&c.reseed, "reseed", false, "move the directory's segments and checkpoint aside (into --state-dir) and copy afresh from the master")
-	fs.StringVar(&c.tlsName, "tls-server-name", "", "name to verify in the master's certificate (default: the host of --master)")
+	fs.BoolVar(&c.cfg.Reseed, "reseed", false, "move the directory's segments and checkpoint aside (into --state-dir) and copy afresh from the master")
+	fs.StringVar(&c.cfg.TLSServerName, "tls-server-name", "", "name to verify in the master's certificate (default: the host of --master)")
 	c.meta.register(fs, "where to mirror the master's metadata files (off when empty)")
-	fs.DurationVar(&c.metaInterval, "meta-interval", time.Minute, "how often to mirror the metadata (the first run comes soon after start)")
-	fs.BoolVar(&c.metaDelete, "meta-delete", false, "remove local metadata files that were removed on the master")
+	fs.DurationVar(&c.cfg.MetaInterval, "meta-interval", time.Minute, "how often to mirror the metadata (the first run comes soon after start)")
+	fs.BoolVar(&c.cfg.MetaDelete, "meta-delete", false, "remove local metadata files that were removed on the master")
 	return fs
 }
 
 func runSlave(ctx context.Context, args []string, _, stderr io.Writer) error {
 	var c slaveCmd
 	fs := c.flags(stderr)
-	if err := parseService(fs, args); err != nil {
+	cfg, err := c.load(fs, args, os.Environ())
+	if err != nil {
 		return err
 	}
-	if c.dir == "" || c.cfg.Master == "" {
-		return usageError{fmt.Errorf("slave: --dir and --master are required")}
-	}
-	if c.stateDir == "" {
-		c.stateDir = filepath.Clean(c.dir) + ".hasidecar"
-	}
-	log, lvl, err := c.log.build(stderr)
+	log, lvl, err := newLogger(cfg.Log, stderr)
 	if err != nil {
 		return err
 	}
 	defer log.Sync()
-	opts, err := c.parse()
-	if err != nil {
-		return err
-	}
-	lay, closeLayout, err := c.layout.open(log)
-	if err != nil {
-		return err
-	}
-	defer closeLayout()
-	if c.reseed {
-		if err := c.moveAside(log); err != nil {
-			return err
-		}
-	}
-	app, err := applier.Open(log.Named("applier"), c.dir, c.stateDir, lay, opts)
-	if err != nil {
-		return fmt.Errorf("open slave directory: %w", err)
-	}
-	log.Info("slave recovered", zap.String("dir", c.dir), zap.String("state_dir", c.stateDir),
-		zap.Int64("end_offset", app.End()), zap.String("master", c.cfg.Master), zap.String("layout", lay.Info().String()))
-	runErr := c.serve(ctx, log, lvl, fs, lay, app)
-	if err := app.Close(); err != nil {
-		log.Error("close slave directory", zap.Error(err))
-		runErr = errors.Join(runErr, err)
-	}
-	log.Info("slave stopped", zap.Int64("end_offset", app.End()))
-	return runErr
-}
-
-func (c *slaveCmd) parse() (applier.Options, error) {
-	mode, interval, err := applier.ParseSync(c.fsync)
-	if err != nil {
-		return applier.Options{}, usageError{fmt.Errorf("--fsync: %w", err)}
-	}
-	if c.cfg.AckAfter, err = sidecar.ParseAckAfter(c.ackAfter); err != nil {
-		return applier.Options{}, usageError{err}
-	}
-	if mode == applier.SyncInterval {
-		// The sync loop only matters between frames, for interval syncs.
-		c.cfg.SyncEvery = max(interval/4, time.Millisecond)
-	}
-	name := c.tlsName
-	if name == "" {
-		name, _, _ = net.SplitHostPort(c.cfg.Master)
-	}
-	if c.cfg.TLS, err = c.svc.clientTLS(name); err != nil {
-		return applier.Options{}, fmt.Errorf("slave TLS: %w", err)
-	}
-	return applier.Options{Sync: mode, Interval: interval}, nil
-}
-
-// moveAside keeps the old directory's files for an operator, never deletes them.
-func (c *slaveCmd) moveAside(log *zap.Logger) error {
-	path, err := applier.MoveAside(c.dir, c.stateDir, "reseed")
-	if err != nil {
-		return fmt.Errorf("reseed: %w", err)
-	}
-	log.Warn("reseed: moved the old segments and checkpoint aside; copying afresh from the master", zap.String("aside", path))
-	return nil
-}
-
-func (c *slaveCmd) serve(ctx context.Context, log *zap.Logger, lvl zap.AtomicLevel, fs *flag.FlagSet, lay plugins.Layout, app *applier.Applier) error {
-	s := sidecar.NewSlave(log.Named("slave"), c.cfg, lay, app)
-	healthy := func() error {
-		st := s.Stats()
-		switch st.State {
-		case sidecar.SlaveRefused, sidecar.SlaveNeedsReseed, sidecar.SlaveWriteFailed:
-			return fmt.Errorf("%s: %s", st.State, st.LastError)
-		}
-		return nil
-	}
-	fns := []func(context.Context) error{s.Run}
-	mrun, err := c.svc.metricsRun(log.Named("metrics"), healthy, metrics.NewSlaveCollector(s.Stats))
-	if err != nil {
-		return err
-	}
-	if mrun != nil {
-		fns = append(fns, mrun)
-	}
-	mc, err := c.metaClient(log, s)
-	if err != nil {
-		return err
-	}
-	rl := &reloader{log: log.Named("reload"), fs: fs, names: slaveReloadable, apply: func(name, v string) error {
-		return lvl.UnmarshalText([]byte(v))
+	r := &slaveRun{cfg: cfg, log: log, lvl: lvl, fs: fs, reload: func() (*flag.FlagSet, error) {
+		var fresh slaveCmd
+		ffs := fresh.flags(io.Discard)
+		_, err := fresh.load(ffs, args, os.Environ())
+		return ffs, err
 	}}
-	if mc != nil {
-		fns = append(fns, mc.Run)
-		rl.after = func(ctx context.Context) { syncMetaNow(ctx, log, mc) }
-	}
-	fns = append(fns, notifyLifecycle(log.Named("systemd"), healthy), rl.run)
-	err = runAll(ctx, fns...)
-	if errors.Is(err, sidecar.ErrRefused) {
-		return refusedError{err}
-	}
-	return err
+	return r.run(ctx)
 }
 
-// syncMetaNow mirrors the metadata at once: SIGHUP on a slave asks for it.
-func syncMetaNow(ctx context.Context, log *zap.Logger, mc *meta.Client) {
-	res, err := mc.SyncNow(ctx)
+// load parses args, layers environ and the config file under them, and
+// returns the whole configuration, validated, touching nothing; see
+// masterCmd.load.
+func (c *slaveCmd) load(fs *flag.FlagSet, args, environ []string) (config.Slave, error) {
+	l, err := loadFlags(fs, args, environ)
 	if err != nil {
-		log.Error("metadata sync on SIGHUP", zap.Error(err))
-		return
+		return config.Slave{}, err
 	}
-	log.Info("metadata synced on SIGHUP", zap.Int("updated", len(res.Updated)), zap.Int("unchanged", len(res.Unchanged)),
-		zap.Int("deleted", len(res.Deleted)), zap.Int("failed", len(res.Failed)))
+	cfg, err := c.build(l)
+	if err == nil {
+		err = cfg.Validate()
+	}
+	return cfg, l.blame(err)
 }
 
-func (c *slaveCmd) metaClient(log *zap.Logger, s *sidecar.Slave) (*meta.Client, error) {
-	if c.meta.dir == "" {
-		return nil, nil
+// build turns the text flags into the typed configuration.
+func (c *slaveCmd) build(l *loaded) (config.Slave, error) {
+	var p fieldErrs
+	cfg := c.cfg
+	cfg.Log, cfg.Layout, cfg.Service = c.log.config(), c.layout.build(&p, l.given("segment-size")), c.svc.typed()
+	cfg.Meta = c.meta.build(&p)
+	cfg.Dir, cfg.StateDir = c.dir, c.stateDir
+	if cfg.StateDir == "" && cfg.Dir != "" {
+		cfg.StateDir = filepath.Clean(cfg.Dir) + ".hasidecar"
 	}
-	include, size, err := c.meta.parse()
-	if err != nil {
-		return nil, err
+	var err error
+	if cfg.Sync, cfg.SyncInterval, err = applier.ParseSync(c.fsync); err != nil {
+		p.add("fsync", c.fsync, errors.New("want every, none or an interval such as 100ms"))
 	}
-	return meta.NewClient(log.Named("meta"), meta.ClientOptions{Dir: c.meta.dir, Include: include, MaxFileSize: size,
-		Interval: c.metaInterval, Delete: c.metaDelete, Dial: s.Dial}), nil
+	if cfg.AckAfter, err = sidecar.ParseAckAfter(c.ackAfter); err != nil {
+		p.add("ack-after", c.ackAfter, errors.New("want write or fsync"))
+	}
+	return cfg, errors.Join(p...)
 }

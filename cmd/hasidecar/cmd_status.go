@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -17,8 +16,7 @@ import (
 // runStatus prints the master's end, policy, committed offset, divergence
 // and each slave's progress, as a table or (--json) as one JSON document.
 func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("status", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("status")
 	socket := fs.String("socket", "", "the master's ack socket (--ack-socket of hasidecar master)")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	timeout := fs.Duration("timeout", 5*time.Second, "how long to wait for the master's answer")

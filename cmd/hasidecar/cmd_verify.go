@@ -57,22 +57,15 @@ func runVerify(_ context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 func (c *verifyCmd) parse(args []string, stderr io.Writer) error {
-	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("verify")
 	c.lf.register(fs)
 	fs.BoolVar(&c.exact, "exact", false, "require identical directories (all names, whole files), not only bytes up to the valid end")
 	fs.BoolVar(&c.json, "json", false, "print the report as one JSON object")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: hasidecar verify [flags] MASTER_DIR SLAVE_DIR")
-		fmt.Fprintln(stderr, "exit 0: identical, 2: differences, 1: cannot compare (missing directory, size mismatch, I/O)")
-		fs.PrintDefaults()
-	}
 	if err := fs.Parse(args); err != nil {
-		return usageFor(err)
+		return usageFor(fs, err)
 	}
 	if fs.NArg() != 2 {
-		fs.Usage()
-		return usageError{fmt.Errorf("verify: want two directories, got %d arguments", fs.NArg())}
+		return flagError{cmd: "verify", err: fmt.Errorf("want two directories, got %d arguments", fs.NArg())}
 	}
 	fs.Visit(func(f *flag.Flag) { c.explicit = c.explicit || f.Name == "segment-size" })
 	c.a, c.b = fs.Arg(0), fs.Arg(1)
@@ -111,10 +104,10 @@ func (c *verifyCmd) openLayout() (plugins.Layout, func() error, string, error) {
 		}
 		return lay, closeLayout, fmt.Sprintf("segment size %s (%d bytes), %s", plugins.FormatSize(size), size, how), nil
 	}
-	found, err := verify.DetectSegmentSize(lay, c.a, c.b)
+	found, err := plugins.DetectSegmentSize(lay, c.a, c.b)
 	if err != nil {
 		closeLayout()
-		var se *verify.SizeError
+		var se *plugins.SegmentSizeError
 		if errors.As(err, &se) {
 			err = fmt.Errorf("segment files disagree on the segment size (give --segment-size): %w", err)
 		}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"time"
@@ -33,8 +32,7 @@ func (e waitExit) ExitCode() int { return e.code }
 // exit 0 OK, 2 timeout (the master's TIMEOUT answer), 3 not available, 1
 // other errors (no answer from the master included), 64 usage.
 func runWait(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("wait", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("wait")
 	socket := fs.String("socket", "", "the master's ack socket (--ack-socket of hasidecar master)")
 	offset := fs.Int64("offset", -1, "the end offset that must be replicated")
 	timeout := fs.Duration("timeout", 5*time.Second, "how long to wait for the slaves")

@@ -12,7 +12,6 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/hasidecar/hasidecar/plugins"
 	"github.com/hasidecar/hasidecar/plugins/raw"
 	"github.com/hasidecar/hasidecar/plugins/rocketmq"
 	"github.com/hasidecar/hasidecar/sidecar/ack"
@@ -41,15 +40,15 @@ type writeCmd struct {
 	ackSocket   string
 	waiters     int
 	waitTimeout time.Duration
+	sizeGiven   bool // --segment-size was on the command line
 }
 
 func (c *writeCmd) flags(stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("write", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("write")
 	c.log.register(fs)
 	fs.StringVar(&c.dir, "dir", "", "segment directory to append to (created if missing; continues an existing one)")
 	fs.StringVar(&c.layout, "layout", "rocketmq", "rocketmq (v1 records through mmap, like a broker), raw (write(2) appends) or crc32c (the example plugin's format)")
-	fs.StringVar(&c.segmentSize, "segment-size", "64MiB", "segment size")
+	fs.StringVar(&c.segmentSize, "segment-size", defaultSegmentSize, "segment size (rocketmq, crc32c: taken from the directory's segment files when not given)")
 	fs.IntVar(&c.bodySize, "body-size", 1024, "message body bytes")
 	fs.Float64Var(&c.rate, "rate", 0, "messages per second (0: as fast as possible)")
 	fs.DurationVar(&c.duration, "duration", 0, "stop after this long (0: until interrupted or --count)")
@@ -63,9 +62,11 @@ func (c *writeCmd) flags(stderr io.Writer) *flag.FlagSet {
 
 func runWrite(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c writeCmd
-	if err := parseFlags(c.flags(stderr), args); err != nil {
+	fs := c.flags(stderr)
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	c.sizeGiven = setOnCommandLine(fs, "segment-size")
 	if c.dir == "" || c.bodySize <= 0 || c.waiters <= 0 {
 		return usageError{fmt.Errorf("write: --dir is required; --body-size and --writers must be positive")}
 	}
@@ -90,9 +91,9 @@ func runWrite(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 func (c *writeCmd) open(log *zap.Logger) (appender, error) {
-	size, err := plugins.ParseSize(c.segmentSize)
+	size, err := c.size(log)
 	if err != nil {
-		return nil, usageError{fmt.Errorf("--segment-size: %w", err)}
+		return nil, err
 	}
 	if c.retain > 0 && c.layout != "rocketmq" {
 		return nil, usageError{fmt.Errorf("write: --retain is implemented for --layout rocketmq only")}

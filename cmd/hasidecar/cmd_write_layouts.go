@@ -1,11 +1,15 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 
 	"go.uber.org/zap"
 
+	"github.com/hasidecar/hasidecar/plugins"
 	"github.com/hasidecar/hasidecar/plugins/crc32c"
+	"github.com/hasidecar/hasidecar/plugins/rocketmq"
 )
 
 // The write command's writers for layouts that are not built in: their
@@ -25,4 +29,38 @@ func openCrc32cAppender(log *zap.Logger, dir string, size int64) (appender, erro
 		return nil, fmt.Errorf("write: open crc32c directory %s: %w", dir, err)
 	}
 	return w, nil
+}
+
+// size is the segment size to write with: --segment-size, checked against
+// the files already in the directory; without the flag, for a preallocated
+// layout, the size of those files (as master and slave take it).
+func (c *writeCmd) size(log *zap.Logger) (int64, error) {
+	size, err := plugins.ParseSize(c.segmentSize)
+	if err != nil {
+		return 0, usageError{fmt.Errorf("--segment-size: %w", err)}
+	}
+	var lay plugins.Layout
+	switch c.layout {
+	case "rocketmq":
+		lay, err = rocketmq.New(rocketmq.Options{SegmentSize: size})
+	case "crc32c":
+		lay, err = crc32c.New(size)
+	default:
+		return size, nil // a growing layout: file sizes are data ends
+	}
+	if err != nil {
+		return 0, usageError{fmt.Errorf("--segment-size: %w", err)}
+	}
+	found, err := plugins.DetectSegmentSize(lay, c.dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist), err == nil && (found == 0 || found == size):
+		return size, nil
+	case err != nil:
+		return 0, refusedError{fmt.Errorf("write: %w in %s: %w (give the right --segment-size)", errSizeMismatch, c.dir, err)}
+	case c.sizeGiven:
+		return 0, refusedError{fmt.Errorf("write: %w: --segment-size is %s (%d bytes) but the segment files in %s are %s (%d bytes)",
+			errSizeMismatch, plugins.FormatSize(size), size, c.dir, plugins.FormatSize(found), found)}
+	}
+	log.Info("segment size taken from the segment files (--segment-size not given)", zap.String("dir", c.dir), zap.Int64("segment_size", found))
+	return found, nil
 }

@@ -119,57 +119,22 @@ func setAll(fs *flag.FlagSet, vals map[string]setting) []error {
 	return errs
 }
 
-// reloadValues re-reads the file and the environment and returns the value
-// each named flag would have now, without touching fs: the command line's
-// value for flags given there, else env, else file, else the default.
-// Values are normalized the way the flag prints them (a duration "5000ms"
-// comes back as "5s"), so a caller can compare with Value.String(); see
-// changedFlags. Unknown names are an error.
-func reloadValues(fs *flag.FlagSet, file string, environ []string, names []string) (map[string]string, error) {
-	vals, err := layeredValues(fs, file, environ)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]string, len(names))
-	var errs []error
-	for _, name := range names {
-		fl := fs.Lookup(name)
-		if fl == nil {
-			return nil, fmt.Errorf("reload: no flag %q", name)
-		}
-		s, ok := vals[name]
-		if !ok {
-			s = setting{source: "default", key: name, value: fl.DefValue}
-			if setOnCommandLine(fs, name) {
-				s.value = fl.Value.String()
-			}
-		}
-		v, err := normalize(fl, s.value)
-		if err != nil {
-			errs = append(errs, s.errorf("%w %q: %v", errConfigValue, s.value, err))
-			continue
-		}
-		out[name] = v
-	}
-	return out, errors.Join(errs...)
-}
-
-// flagChange is one flag whose value a reload would change.
+// flagChange is one flag whose value differs between two FlagSets.
 type flagChange struct{ Name, Old, New string }
 
-// changedFlags lists, sorted by name, the values in vals (from
-// reloadValues) that differ from the flags' current values.
-func changedFlags(fs *flag.FlagSet, vals map[string]string) []flagChange {
+// changedFlags lists, sorted by name, the flags whose value in fresh (the
+// same command's flags, loaded anew) differs from the running ones.
+func changedFlags(running, fresh *flag.FlagSet) []flagChange {
 	var out []flagChange
-	for _, name := range slices.Sorted(maps.Keys(vals)) {
-		fl := fs.Lookup(name)
-		if fl == nil {
-			continue
+	fresh.VisitAll(func(fl *flag.Flag) {
+		old := running.Lookup(fl.Name)
+		if old == nil || fl.Name == configFlagName {
+			return
 		}
-		if cur := fl.Value.String(); cur != vals[name] {
-			out = append(out, flagChange{Name: name, Old: cur, New: vals[name]})
+		if cur, v := old.Value.String(), fl.Value.String(); cur != v {
+			out = append(out, flagChange{Name: fl.Name, Old: cur, New: v})
 		}
-	}
+	})
 	return out
 }
 
@@ -296,29 +261,6 @@ func kindOf(fl *flag.Flag) flagKind {
 		return kindDuration
 	}
 	return kindOther
-}
-
-// normalize parses s as the flag's kind and prints it the way the standard
-// flag types print themselves.
-func normalize(fl *flag.Flag, s string) (string, error) {
-	switch kindOf(fl) {
-	case kindBool:
-		b, err := strconv.ParseBool(s)
-		return strconv.FormatBool(b), err
-	case kindInt:
-		n, err := strconv.ParseInt(s, 0, 64)
-		return strconv.FormatInt(n, 10), err
-	case kindUint:
-		n, err := strconv.ParseUint(s, 0, 64)
-		return strconv.FormatUint(n, 10), err
-	case kindFloat:
-		f, err := strconv.ParseFloat(s, 64)
-		return strconv.FormatFloat(f, 'g', -1, 64), err
-	case kindDuration:
-		d, err := time.ParseDuration(s)
-		return d.String(), err
-	}
-	return s, nil
 }
 
 // tomlText turns a decoded TOML value into the flag's text, refusing a TOML

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -11,10 +14,14 @@ import (
 
 	"github.com/hasidecar/hasidecar/plugins"
 	"github.com/hasidecar/hasidecar/plugins/builtin"
+	"github.com/hasidecar/hasidecar/sidecar/config"
 )
 
-// layoutFlags select the storage layout; master, slave, write and verify
-// take the same ones, and master and slave must agree.
+// defaultSegmentSize is every command's --segment-size default.
+var defaultSegmentSize = plugins.FormatSize(config.DefaultSegmentSize)
+
+// layoutFlags select the storage layout; master, slave and verify take the
+// same ones, and master and slave must agree.
 type layoutFlags struct {
 	name         string
 	segmentSize  string
@@ -28,7 +35,8 @@ type layoutFlags struct {
 
 func (l *layoutFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&l.name, "layout", "rocketmq", "built-in layout: "+strings.Join(builtin.Names(), ", "))
-	fs.StringVar(&l.segmentSize, "segment-size", "1GiB", "segment size: 1GiB, 64MiB or bytes")
+	fs.StringVar(&l.segmentSize, "segment-size", defaultSegmentSize,
+		"segment size: 1GiB, 64MiB or bytes (rocketmq: taken from the directory's segment files when not given)")
 	fs.StringVar(&l.plugin, "layout-plugin", "", "path of an external layout plugin binary (overrides --layout)")
 	fs.StringVar(&l.pluginArgs, "layout-plugin-args", "", "space-separated arguments for the layout plugin")
 	fs.DurationVar(&l.pluginWait, "layout-plugin-timeout", 5*time.Second, "a layout plugin call taking longer counts as a hang: the plugin is killed and restarted")
@@ -37,31 +45,80 @@ func (l *layoutFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&l.skipCRC, "rocketmq-skip-crc", false, "rocketmq: do not check body CRCs when finding the end of data")
 }
 
-// open returns the layout and a function that stops its plugin, if any.
-func (l *layoutFlags) open(log *zap.Logger) (plugins.Layout, func() error, error) {
-	size, err := plugins.ParseSize(l.segmentSize)
-	if err != nil {
-		return nil, nil, usageError{fmt.Errorf("--segment-size: %w", err)}
-	}
-	if l.plugin != "" {
-		return startExternal(log.Named("layout"), l.plugin, strings.Fields(l.pluginArgs), size, l.pluginWait)
-	}
-	opts := builtin.Options{SegmentSize: size, SkipCRC: l.skipCRC}
-	if opts.RocketMQMessageMagic, err = parseMagics(l.messageMagic); err != nil {
-		return nil, nil, usageError{fmt.Errorf("--rocketmq-magic: %w", err)}
+// build turns the flags into a config.Layout; given says whether
+// --segment-size was set anywhere.
+func (l *layoutFlags) build(p *fieldErrs, given bool) config.Layout {
+	cfg := config.Layout{Name: l.name, SegmentSize: p.size("segment-size", l.segmentSize), SegmentSizeSet: given,
+		Plugin: l.plugin, PluginArgs: strings.Fields(l.pluginArgs), PluginTimeout: l.pluginWait, SkipCRC: l.skipCRC}
+	var err error
+	if cfg.MessageMagic, err = parseMagics(l.messageMagic); err != nil {
+		p.add("rocketmq-magic", l.messageMagic, err)
 	}
 	if l.blankMagic != "" {
 		m, err := parseMagics(l.blankMagic)
 		if err != nil || len(m) != 1 {
-			return nil, nil, usageError{fmt.Errorf("--rocketmq-blank-magic %q: want one 32-bit code", l.blankMagic)}
+			p.add("rocketmq-blank-magic", l.blankMagic, errors.New("want one 32-bit code"))
+		} else {
+			cfg.BlankMagic = m[0]
 		}
-		opts.RocketMQBlankMagic = m[0]
 	}
-	lay, err := builtin.Open(l.name, opts)
+	if l.plugin == "" {
+		if !slices.Contains(builtin.Names(), l.name) {
+			p.add("layout", l.name, fmt.Errorf("want one of %s", strings.Join(builtin.Names(), ", ")))
+		}
+	}
+	return cfg
+}
+
+// openLayout returns the layout and a function that stops its plugin, if any.
+func openLayout(log *zap.Logger, l config.Layout) (plugins.Layout, func() error, error) {
+	if l.Plugin != "" {
+		return startExternal(log.Named("layout"), l.Plugin, l.PluginArgs, l.SegmentSize, l.PluginTimeout)
+	}
+	lay, err := builtin.Open(l.Name, builtin.Options{SegmentSize: l.SegmentSize, SkipCRC: l.SkipCRC,
+		RocketMQMessageMagic: l.MessageMagic, RocketMQBlankMagic: l.BlankMagic})
 	if err != nil {
-		return nil, nil, usageError{fmt.Errorf("--layout: %w", err)}
+		return nil, nil, refusedError{fmt.Errorf("layout %s: %w", l.Name, err)}
 	}
 	return lay, func() error { return nil }, nil
+}
+
+// errSizeMismatch is a segment size the files in the directory contradict.
+var errSizeMismatch = errors.New("segment files contradict the segment size")
+
+// openLayoutFor opens the layout for the segment directory dir. For a
+// preallocated layout the files already in dir decide: without an explicit
+// --segment-size their size is used; files that disagree with an explicit
+// size, or with each other, are refused (exit 78) with both sizes named,
+// since replicating with the wrong size stops at the first segment's end.
+// A missing dir has nothing to say.
+func openLayoutFor(log *zap.Logger, l config.Layout, dir string) (plugins.Layout, func() error, error) {
+	lay, closeLayout, err := openLayout(log, l)
+	if err != nil {
+		return nil, nil, err
+	}
+	found, err := plugins.DetectSegmentSize(lay, dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return lay, closeLayout, nil
+	}
+	if err != nil {
+		closeLayout()
+		return nil, nil, refusedError{fmt.Errorf("%w in %s: %w (give the right --segment-size)", errSizeMismatch, dir, err)}
+	}
+	size := lay.Info().SegmentSize
+	switch {
+	case found == 0 || found == size:
+		return lay, closeLayout, nil
+	case l.SegmentSizeSet:
+		closeLayout()
+		return nil, nil, refusedError{fmt.Errorf("%w: --segment-size is %s (%d bytes) but the segment files in %s are %s (%d bytes)",
+			errSizeMismatch, plugins.FormatSize(size), size, dir, plugins.FormatSize(found), found)}
+	}
+	closeLayout()
+	log.Info("segment size taken from the segment files (--segment-size not given)", zap.String("dir", dir),
+		zap.Int64("segment_size", found), zap.Int64("default", size))
+	l.SegmentSize = found
+	return openLayout(log, l)
 }
 
 func parseMagics(s string) ([]uint32, error) {
@@ -72,9 +129,20 @@ func parseMagics(s string) ([]uint32, error) {
 	for _, f := range strings.Split(s, ",") {
 		v, err := strconv.ParseUint(strings.TrimSpace(f), 0, 32)
 		if err != nil {
-			return nil, fmt.Errorf("magic %q: %w", f, err)
+			return nil, fmt.Errorf("magic %q: want a 32-bit code such as 0xDAA320A7", f)
 		}
 		out = append(out, uint32(v))
 	}
 	return out, nil
+}
+
+// open opens the layout the flags name, for commands without a typed
+// configuration (verify).
+func (l *layoutFlags) open(log *zap.Logger) (plugins.Layout, func() error, error) {
+	var p fieldErrs
+	cfg := l.build(&p, true)
+	if len(p) > 0 {
+		return nil, nil, usageError{fmt.Errorf("--%w", p[0])}
+	}
+	return openLayout(log, cfg)
 }

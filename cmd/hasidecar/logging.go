@@ -7,6 +7,8 @@ import (
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+
+	"github.com/hasidecar/hasidecar/sidecar/config"
 )
 
 // logFlags are the logging flags every long-running command takes.
@@ -20,25 +22,33 @@ func (l *logFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&l.format, "log-format", "console", "log format: console or json")
 }
 
-// build returns a zap logger writing to w, and the level so a reload can
-// change it.
-func (l *logFlags) build(w io.Writer) (*zap.Logger, zap.AtomicLevel, error) {
-	lvl, err := zap.ParseAtomicLevel(l.level)
+func (l *logFlags) config() config.Log { return config.Log{Level: l.level, Format: l.format} }
+
+// newLogger returns a zap logger writing to w, and the level so a reload
+// can change it. cfg is valid (config.Log's rules).
+func newLogger(cfg config.Log, w io.Writer) (*zap.Logger, zap.AtomicLevel, error) {
+	lvl, err := zap.ParseAtomicLevel(cfg.Level)
 	if err != nil {
-		return nil, lvl, usageError{fmt.Errorf("--log-level %q: %w", l.level, err)}
+		return nil, lvl, usageError{fmt.Errorf("--log-level %q: %w", cfg.Level, err)}
 	}
 	ecfg := zap.NewProductionEncoderConfig()
 	ecfg.EncodeTime = zapcore.ISO8601TimeEncoder
 	var enc zapcore.Encoder
-	switch l.format {
+	switch cfg.Format {
 	case "json":
 		enc = zapcore.NewJSONEncoder(ecfg)
 	case "console":
 		ecfg.EncodeLevel = zapcore.CapitalLevelEncoder
 		enc = zapcore.NewConsoleEncoder(ecfg)
 	default:
-		return nil, lvl, usageError{fmt.Errorf("--log-format %q: want console or json", l.format)}
+		return nil, lvl, usageError{fmt.Errorf("--log-format %q: want console or json", cfg.Format)}
 	}
 	core := zapcore.NewCore(enc, zapcore.AddSync(w), lvl)
 	return zap.New(core), lvl, nil
+}
+
+// build returns the logger the flags describe (commands without a typed
+// configuration: write, bench).
+func (l *logFlags) build(w io.Writer) (*zap.Logger, zap.AtomicLevel, error) {
+	return newLogger(l.config(), w)
 }

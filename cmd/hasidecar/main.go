@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -31,8 +30,6 @@ Commands:
 
 Run 'hasidecar <command> -h' for a command's flags.
 `
-
-var version = "dev"
 
 // exitCoder lets an error choose the process exit status.
 type exitCoder interface{ ExitCode() int }
@@ -68,8 +65,13 @@ func signalContext() (context.Context, context.CancelFunc) {
 }
 
 func exitCode(err error, stderr io.Writer) int {
-	if err == nil || errors.Is(err, flag.ErrHelp) {
+	if err == nil {
 		return 0
+	}
+	var fe flagError
+	if errors.As(err, &fe) {
+		fmt.Fprintf(stderr, "hasidecar %s: %v\nRun 'hasidecar %s --help' for usage.\n", fe.cmd, fe.err, fe.cmd)
+		return fe.ExitCode()
 	}
 	fmt.Fprintln(stderr, "hasidecar:", err)
 	var ec exitCoder
@@ -97,48 +99,28 @@ func commands() map[string]command {
 	}
 }
 
-// commandFlagSets returns fresh FlagSets of the commands a config file can
-// configure, for `config check`.
-func commandFlagSets(stderr io.Writer) map[string]*flag.FlagSet {
-	return map[string]*flag.FlagSet{
-		"master": (&masterCmd{}).flags(stderr),
-		"slave":  (&slaveCmd{}).flags(stderr),
-	}
-}
-
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return usageError{errors.New("no command given")}
+	}
+	switch args[0] {
+	case "-h", "--help", "-help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
+	case "-version", "--version":
+		return runVersion(ctx, nil, stdout, stderr)
 	}
 	cmd, ok := commands()[args[0]]
 	if !ok {
 		fmt.Fprint(stderr, usage)
 		return usageError{fmt.Errorf("unknown command %q", args[0])}
 	}
-	return cmd(ctx, args[1:], stdout, stderr)
-}
-
-func runVersion(_ context.Context, _ []string, stdout, _ io.Writer) error {
-	fmt.Fprintln(stdout, "hasidecar", version)
-	return nil
-}
-
-// usageFor turns a FlagSet.Parse error into a usage error (help stays help).
-func usageFor(err error) error {
-	if errors.Is(err, flag.ErrHelp) {
-		return err
+	err := cmd(ctx, args[1:], stdout, stderr)
+	var h helpRequest
+	if errors.As(err, &h) {
+		printHelp(stdout, h.fs)
+		return nil
 	}
-	return usageError{err}
-}
-
-// parseFlags parses args and turns a flag mistake into a usage error.
-func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		return usageFor(err)
-	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Errorf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))}
-	}
-	return nil
+	return err
 }

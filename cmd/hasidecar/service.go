@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/hasidecar/hasidecar/sidecar/config"
 	"github.com/hasidecar/hasidecar/sidecar/metrics"
 	"github.com/hasidecar/hasidecar/sidecar/sdnotify"
 	"github.com/hasidecar/hasidecar/sidecar/tlsconf"
@@ -21,7 +23,7 @@ import (
 // serviceFlags are what master and slave share as long-running services:
 // the config file, metrics, TLS.
 type serviceFlags struct {
-	config        string
+	configFile    string
 	metricsListen string
 	tlsCert       string
 	tlsKey        string
@@ -29,54 +31,34 @@ type serviceFlags struct {
 }
 
 func (s *serviceFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&s.config, configFlagName, "", "TOML configuration file; command line > HASIDECAR_* environment > file > defaults")
+	fs.StringVar(&s.configFile, configFlagName, "", "TOML configuration file; command line > HASIDECAR_* environment > file > defaults")
 	fs.StringVar(&s.metricsListen, "metrics-listen", "", "serve Prometheus /metrics and /healthz on this address (off when empty)")
 	fs.StringVar(&s.tlsCert, "tls-cert", "", "PEM certificate for mutual TLS between sidecars (not RocketMQ-compatible; off when empty)")
 	fs.StringVar(&s.tlsKey, "tls-key", "", "PEM private key for --tls-cert")
 	fs.StringVar(&s.tlsCA, "tls-ca", "", "PEM CA bundle that signs the peer sidecars' certificates")
 }
 
-// parseService parses the command line, then layers the environment and
-// the config file under it.
-func parseService(fs *flag.FlagSet, args []string) error {
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	return applyConfig(fs, configPath(fs, os.Environ()), os.Environ())
+func (s *serviceFlags) typed() config.Service {
+	return config.Service{MetricsListen: s.metricsListen, TLSCert: s.tlsCert, TLSKey: s.tlsKey, TLSCA: s.tlsCA}
 }
 
-func (s *serviceFlags) tlsEnabled() (bool, error) {
-	set := 0
-	for _, v := range []string{s.tlsCert, s.tlsKey, s.tlsCA} {
-		if v != "" {
-			set++
-		}
+func serverTLS(s config.Service) (*tls.Config, error) {
+	if !s.TLS() {
+		return nil, nil
 	}
-	if set != 0 && set != 3 {
-		return false, usageError{fmt.Errorf("--tls-cert, --tls-key and --tls-ca go together")}
-	}
-	return set == 3, nil
+	return tlsconf.ServerConfig(s.TLSCert, s.TLSKey, s.TLSCA)
 }
 
-func (s *serviceFlags) serverTLS() (*tls.Config, error) {
-	on, err := s.tlsEnabled()
-	if err != nil || !on {
-		return nil, err
+func clientTLS(s config.Service, serverName string) (*tls.Config, error) {
+	if !s.TLS() {
+		return nil, nil
 	}
-	return tlsconf.ServerConfig(s.tlsCert, s.tlsKey, s.tlsCA)
-}
-
-func (s *serviceFlags) clientTLS(serverName string) (*tls.Config, error) {
-	on, err := s.tlsEnabled()
-	if err != nil || !on {
-		return nil, err
-	}
-	return tlsconf.ClientConfig(s.tlsCert, s.tlsKey, s.tlsCA, serverName)
+	return tlsconf.ClientConfig(s.TLSCert, s.TLSKey, s.TLSCA, serverName)
 }
 
 // metricsRun returns the metrics server's run function, or nil when off.
-func (s *serviceFlags) metricsRun(log *zap.Logger, healthy func() error, cs ...prometheus.Collector) (func(context.Context) error, error) {
-	if s.metricsListen == "" {
+func metricsRun(s config.Service, log *zap.Logger, healthy func() error, cs ...prometheus.Collector) (func(context.Context) error, error) {
+	if s.MetricsListen == "" {
 		return nil, nil
 	}
 	reg := metrics.NewRegistry()
@@ -85,7 +67,7 @@ func (s *serviceFlags) metricsRun(log *zap.Logger, healthy func() error, cs ...p
 			return nil, fmt.Errorf("register metrics: %w", err)
 		}
 	}
-	srv := metrics.NewServer(log, s.metricsListen, reg, healthy)
+	srv := metrics.NewServer(log, s.MetricsListen, reg, healthy)
 	if err := srv.Listen(); err != nil {
 		return nil, err
 	}
@@ -105,14 +87,18 @@ func notifyLifecycle(log *zap.Logger, healthy func() error) func(context.Context
 	}
 }
 
-// reloader re-reads the config file and environment on SIGHUP and hands the
-// reloadable flags that changed to apply, which logs and applies them.
+// reloader re-reads the config file and environment on SIGHUP. The whole
+// new configuration is built and validated as at start (rebuild); if any
+// setting is invalid, nothing is applied. Otherwise the reloadable
+// settings that changed go to apply, and changes to the others are logged
+// as needing a restart.
 type reloader struct {
-	log   *zap.Logger
-	fs    *flag.FlagSet
-	names []string
-	apply func(name, value string) error
-	after func(ctx context.Context) // optional: more work a SIGHUP asks for
+	log     *zap.Logger
+	fs      *flag.FlagSet // the running flags
+	names   []string      // the reloadable ones
+	rebuild func() (*flag.FlagSet, error)
+	apply   func(name, value string) error
+	after   func(ctx context.Context) // optional: more work a SIGHUP asks for
 }
 
 func (r *reloader) run(ctx context.Context) error {
@@ -136,21 +122,28 @@ func (r *reloader) run(ctx context.Context) error {
 
 func (r *reloader) reload() {
 	file := configPath(r.fs, os.Environ())
-	vals, err := reloadValues(r.fs, file, os.Environ(), r.names)
+	fresh, err := r.rebuild()
 	if err != nil {
 		r.log.Error("reload refused: keeping the running configuration", zap.String("config", file), zap.Error(err))
 		return
 	}
-	changes := changedFlags(r.fs, vals)
+	changes := changedFlags(r.fs, fresh)
+	applied := 0
 	for _, ch := range changes {
+		if !slices.Contains(r.names, ch.Name) {
+			r.log.Warn("reload: setting changed but needs a restart; not applied", zap.String("flag", ch.Name),
+				zap.String("running", ch.Old), zap.String("new", ch.New))
+			continue
+		}
 		if err := r.apply(ch.Name, ch.New); err != nil {
 			r.log.Error("reload: value refused", zap.String("flag", ch.Name), zap.String("value", ch.New), zap.Error(err))
 			continue
 		}
 		r.fs.Lookup(ch.Name).Value.Set(ch.New)
+		applied++
 		r.log.Info("reloaded", zap.String("flag", ch.Name), zap.String("old", ch.Old), zap.String("new", ch.New))
 	}
-	if len(changes) == 0 {
+	if applied == 0 {
 		r.log.Info("reload: nothing changed", zap.String("config", file), zap.String("reloadable", strings.Join(r.names, ",")))
 	}
 }

@@ -10,6 +10,10 @@
 // Offsets are absolute byte positions in the commit log. All names carry the
 // hasidecar_ prefix.
 //
+// Both roles (NewBuildInfo):
+//
+//	hasidecar_build_info{version,revision,goversion}  gauge  always 1: which build runs
+//
 // Master (NewMasterCollector):
 //
 //	hasidecar_master_end_offset                 gauge    end of the data the master can serve

@@ -15,9 +15,8 @@
 //     would compare the wrong byte ranges;
 //   - a file cannot be read, or the layout's Scan fails.
 //
-// DetectSegmentSize returns the size all segment files of a preallocated
-// layout share (every such file is created at the segment size), or a
-// *SizeError naming two files that disagree.
+// plugins.DetectSegmentSize (shared with the master, slave and writer
+// commands) finds the size all segment files of a preallocated layout share.
 //
 // # What is compared
 //

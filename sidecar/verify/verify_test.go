@@ -161,30 +161,6 @@ func TestSegmentSizeMismatchIsAnError(t *testing.T) {
 	}
 }
 
-func TestDetectSegmentSize(t *testing.T) {
-	a, b, _ := pair(t, 800)
-	got, err := DetectSegmentSize(rmqLayout(t, rocketmq.DefaultSegmentSize), a, b)
-	if err != nil || got != seg {
-		t.Fatalf("detected %d, %v; want %d", got, err, seg)
-	}
-	// One file of another size: the files disagree.
-	odd := filepath.Join(b, plugins.OffsetName(seg))
-	if err := os.Truncate(odd, seg/2); err != nil {
-		t.Fatal(err)
-	}
-	_, err = DetectSegmentSize(rmqLayout(t, rocketmq.DefaultSegmentSize), a, b)
-	var se *SizeError
-	if !errors.As(err, &se) || se.Path != odd || se.Got != seg/2 || se.Want != seg || se.Other == "" {
-		t.Fatalf("disagreeing files: %v", err)
-	}
-	if _, err := Dirs(rmqLayout(t, seg), a, b, Options{}); !errors.As(err, &se) || se.Path != odd {
-		t.Fatalf("Dirs on a truncated preallocated file: %v", err)
-	}
-	if _, err := DetectSegmentSize(rmqLayout(t, seg), a, filepath.Join(a, "gone")); !errors.Is(err, fs.ErrNotExist) {
-		t.Fatalf("missing directory: %v", err)
-	}
-}
-
 func TestReplicaBehindIsADifference(t *testing.T) {
 	a, b := t.TempDir(), t.TempDir()
 	endB := fill(t, b, 1000)

@@ -1,0 +1,60 @@
+package config
+
+import (
+	"time"
+
+	"github.com/hasidecar/hasidecar/applier"
+	"github.com/hasidecar/hasidecar/sidecar"
+)
+
+// Slave is the whole configuration of `hasidecar slave`.
+type Slave struct {
+	Log     Log
+	Layout  Layout
+	Service Service
+	Meta    Meta
+
+	Dir           string // the replica directory; created if missing
+	StateDir      string // the checkpoint; never Dir nor inside it
+	Master        string // the master's host:port
+	Classic       bool
+	Sync          applier.SyncMode
+	SyncInterval  time.Duration // with applier.SyncInterval
+	AckAfter      sidecar.AckAfter
+	Heartbeat     time.Duration
+	Housekeeping  time.Duration
+	MaxBackoff    time.Duration
+	StopOnRefusal bool
+	Reseed        bool
+	TLSServerName string
+	MetaInterval  time.Duration
+	MetaDelete    bool
+}
+
+// Validate checks the configuration as a whole, touching nothing; see
+// Master.Validate.
+func (s *Slave) Validate() error {
+	var c check
+	s.Log.validate(&c)
+	s.Layout.validate(&c)
+	s.Service.validate(&c)
+	s.Meta.validate(&c)
+	c.required("dir", s.Dir)
+	if s.Dir != "" && s.StateDir != "" && within(s.StateDir, s.Dir) {
+		// The slave's directory holds segments only: a broker is started on
+		// it as it is, and a reseed moves its content aside into StateDir.
+		c.fail("state-dir", s.StateDir, "must be outside dir (%s)", s.Dir)
+	}
+	if s.Master == "" {
+		c.required("master", s.Master)
+	} else {
+		c.hostPort("master", s.Master, false, false)
+	}
+	c.timers(s.Heartbeat, s.Housekeeping)
+	c.positive("max-backoff", s.MaxBackoff)
+	c.positive("meta-interval", s.MetaInterval)
+	return c.err()
+}
+
+// SlaveReloadable are the settings a SIGHUP applies to a running slave.
+var SlaveReloadable = []string{"log-level"}
