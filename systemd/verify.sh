@@ -7,7 +7,12 @@
 # hasidecar (or, with HASIDECAR_BIN=/path, that binary). The template is
 # verified as an instance, hasidecar@verify.service.
 #
+# With unit files as arguments (an installed unit), verify.sh checks those
+# instead, as they are: no binary is built and ExecStart is not rewritten, so
+# a wrong path in them fails.
+#
 # Usage: systemd/verify.sh            (from anywhere in the repository)
+#        systemd/verify.sh UNIT...    (e.g. /usr/lib/systemd/system/hasidecar@.service)
 # Needs: systemd-analyze (Debian/Ubuntu package "systemd"), go (unless HASIDECAR_BIN).
 set -eu
 
@@ -16,21 +21,29 @@ root=$(dirname "$here")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
-bin=${HASIDECAR_BIN:-}
-if [ -z "$bin" ]; then
-	bin=$tmp/bin/hasidecar
-	(cd "$root" && go build -o "$bin" ./cmd/hasidecar)
+bin=
+if [ $# -eq 0 ]; then
+	set -- "$here"/*.service
+	bin=${HASIDECAR_BIN:-}
+	if [ -z "$bin" ]; then
+		bin=$tmp/bin/hasidecar
+		(cd "$root" && go build -o "$bin" ./cmd/hasidecar)
+	fi
+	[ -x "$bin" ] || { echo "verify.sh: $bin is not an executable" >&2; exit 2; }
 fi
-[ -x "$bin" ] || { echo "verify.sh: $bin is not an executable" >&2; exit 2; }
 
 status=0
-for unit in "$here"/*.service; do
+for unit in "$@"; do
 	name=$(basename "$unit")
 	case $name in
 	*@.service) inst=${name%@.service}@verify.service ;;
 	*) inst=$name ;;
 	esac
-	sed "s|/usr/local/bin/hasidecar|$bin|g" "$unit" >"$tmp/$inst"
+	if [ -n "$bin" ]; then
+		sed "s|/usr/local/bin/hasidecar|$bin|g" "$unit" >"$tmp/$inst"
+	else
+		cp "$unit" "$tmp/$inst"
+	fi
 	# verify prints problems on stderr; problems with other units on this
 	# machine are not ours, so keep only the lines about this unit.
 	out=$(cd "$tmp" && SYSTEMD_LOG_COLOR=0 systemd-analyze verify --man=no "$tmp/$inst" 2>&1) || {
