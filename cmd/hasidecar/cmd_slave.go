@@ -44,6 +44,7 @@ func (c *slaveCmd) flags(stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.dir, "dir", "", "segment directory to write (required; created if missing)")
 	fs.StringVar(&c.stateDir, "state-dir", "", "sidecar state (checkpoint), outside --dir (default: DIR.hasidecar beside it)")
 	fs.StringVar(&c.cfg.Master, "master", "", "master sidecar or broker HA address host:port (required)")
+	fs.StringVar(&c.cfg.Name, "name", "", "this slave's name in the master's status and metrics (default: the host name)")
 	fs.BoolVar(&c.cfg.Classic, "classic", false, "speak only the classic protocol (the master is a RocketMQ broker): no layout or divergence check")
 	fs.StringVar(&c.fsync, "fsync", "100ms", "fsync policy: every (each frame), none, or an interval such as 100ms")
 	fs.StringVar(&c.ackAfter, "ack-after", "write", "acknowledge bytes once written (write) or once fsynced (fsync)")

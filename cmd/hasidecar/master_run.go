@@ -75,7 +75,7 @@ func (r *masterRun) services(ln net.Listener) ([]func(context.Context) error, er
 	}
 	coll := metrics.NewMasterCollector(r.m.Stats)
 	// /healthz fails while the master's data diverged.
-	mrun, err := metricsRun(c.Service, log.Named("metrics"), r.m.Healthy, coll, r.sync, metrics.NewBuildInfo(buildInfo()))
+	mrun, err := metricsRun(c.Service, log.Named("metrics"), r.m.Healthy, r.m.Ready, coll, r.sync, metrics.NewBuildInfo(buildInfo()))
 	if err != nil {
 		return nil, err
 	}

@@ -32,7 +32,7 @@ type serviceFlags struct {
 
 func (s *serviceFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.configFile, configFlagName, "", "TOML configuration file; command line > HASIDECAR_* environment > file > defaults")
-	fs.StringVar(&s.metricsListen, "metrics-listen", "", "serve Prometheus /metrics and /healthz on this address (off when empty)")
+	fs.StringVar(&s.metricsListen, "metrics-listen", "", "serve Prometheus /metrics, /healthz and /readyz on this address (off when empty)")
 	fs.StringVar(&s.tlsCert, "tls-cert", "", "PEM certificate for mutual TLS between sidecars (not RocketMQ-compatible; off when empty)")
 	fs.StringVar(&s.tlsKey, "tls-key", "", "PEM private key for --tls-cert")
 	fs.StringVar(&s.tlsCA, "tls-ca", "", "PEM CA bundle that signs the peer sidecars' certificates")
@@ -57,7 +57,8 @@ func clientTLS(s config.Service, serverName string) (*tls.Config, error) {
 }
 
 // metricsRun returns the metrics server's run function, or nil when off.
-func metricsRun(s config.Service, log *zap.Logger, healthy func() error, cs ...prometheus.Collector) (func(context.Context) error, error) {
+// healthy answers /healthz (liveness), ready /readyz (readiness).
+func metricsRun(s config.Service, log *zap.Logger, healthy, ready func() error, cs ...prometheus.Collector) (func(context.Context) error, error) {
 	if s.MetricsListen == "" {
 		return nil, nil
 	}
@@ -67,7 +68,7 @@ func metricsRun(s config.Service, log *zap.Logger, healthy func() error, cs ...p
 			return nil, fmt.Errorf("register metrics: %w", err)
 		}
 	}
-	srv := metrics.NewServer(log, s.MetricsListen, reg, healthy)
+	srv := metrics.NewServer(log, s.MetricsListen, reg, healthy, metrics.WithReady(ready))
 	if err := srv.Listen(); err != nil {
 		return nil, err
 	}

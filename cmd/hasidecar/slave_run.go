@@ -25,6 +25,32 @@ type slaveRun struct {
 	lvl    zap.AtomicLevel
 	fs     *flag.FlagSet
 	reload func() (*flag.FlagSet, error)
+
+	app     *applier.Applier // the open applier; reopen replaces it
+	closers []func() error   // layouts opened by reopen
+}
+
+// reopen opens the (empty) slave directory again with the master's segment
+// size, for a slave whose --segment-size was not given: the checkpoint,
+// which records the old size, is moved aside first (never deleted).
+func (r *slaveRun) reopen(size int64) (plugins.Layout, *applier.Applier, error) {
+	l := r.cfg.Layout
+	l.SegmentSize = size
+	lay, closeLayout, err := openLayout(r.log, l)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := applier.MoveAside(r.cfg.Dir, r.cfg.StateDir, "segment-size"); err != nil {
+		closeLayout()
+		return nil, nil, fmt.Errorf("move the old checkpoint aside: %w", err)
+	}
+	app, err := applier.Open(r.log.Named("applier"), r.cfg.Dir, r.cfg.StateDir, lay, applier.Options{Sync: r.cfg.Sync, Interval: r.cfg.SyncInterval})
+	if err != nil {
+		closeLayout()
+		return nil, nil, fmt.Errorf("open slave directory with segment size %d: %w", size, err)
+	}
+	r.app, r.closers = app, append(r.closers, closeLayout)
+	return lay, app, nil
 }
 
 func (r *slaveRun) run(ctx context.Context) error {
@@ -49,20 +75,25 @@ func (r *slaveRun) run(ctx context.Context) error {
 	}
 	log.Info("slave recovered", zap.String("dir", c.Dir), zap.String("state_dir", c.StateDir),
 		zap.Int64("end_offset", app.End()), zap.String("master", c.Master), zap.String("layout", lay.Info().String()))
+	r.app = app
 	runErr := r.serve(ctx, scfg, lay, app)
-	if err := app.Close(); err != nil {
+	for _, cl := range r.closers { // layouts opened by reopen
+		cl()
+	}
+	if err := r.app.Close(); err != nil {
 		log.Error("close slave directory", zap.Error(err))
 		runErr = errors.Join(runErr, err)
 	}
-	log.Info("slave stopped", zap.Int64("end_offset", app.End()))
+	log.Info("slave stopped", zap.Int64("end_offset", r.app.End()))
 	return runErr
 }
 
 // sidecarConfig maps the configuration onto the slave's (TLS files read).
 func (r *slaveRun) sidecarConfig() (sidecar.SlaveConfig, error) {
 	c := r.cfg
-	sc := sidecar.SlaveConfig{Master: c.Master, Classic: c.Classic, AckAfter: c.AckAfter, Heartbeat: c.Heartbeat,
-		Housekeeping: c.Housekeeping, MaxBackoff: c.MaxBackoff, StopOnRefusal: c.StopOnRefusal}
+	sc := sidecar.SlaveConfig{Master: c.Master, Name: c.Name, Classic: c.Classic, AckAfter: c.AckAfter, Heartbeat: c.Heartbeat,
+		Housekeeping: c.Housekeeping, MaxBackoff: c.MaxBackoff, StopOnRefusal: c.StopOnRefusal,
+		SegmentSizeFromMaster: !c.Layout.SegmentSizeSet, Reopen: r.reopen}
 	if c.Sync == applier.SyncInterval {
 		// The sync loop only matters between frames, for interval syncs.
 		sc.SyncEvery = max(c.SyncInterval/4, time.Millisecond)
@@ -91,16 +122,8 @@ func (r *slaveRun) moveAside() error {
 func (r *slaveRun) serve(ctx context.Context, scfg sidecar.SlaveConfig, lay plugins.Layout, app *applier.Applier) error {
 	log := r.log
 	s := sidecar.NewSlave(log.Named("slave"), scfg, lay, app)
-	healthy := func() error {
-		st := s.Stats()
-		switch st.State {
-		case sidecar.SlaveRefused, sidecar.SlaveNeedsReseed, sidecar.SlaveWriteFailed:
-			return fmt.Errorf("%s: %s", st.State, st.LastError)
-		}
-		return nil
-	}
 	fns := []func(context.Context) error{s.Run}
-	mrun, err := metricsRun(r.cfg.Service, log.Named("metrics"), healthy, metrics.NewSlaveCollector(s.Stats), metrics.NewBuildInfo(buildInfo()))
+	mrun, err := metricsRun(r.cfg.Service, log.Named("metrics"), s.Healthy, s.Ready, metrics.NewSlaveCollector(s.Stats), metrics.NewBuildInfo(buildInfo()))
 	if err != nil {
 		return err
 	}
@@ -113,7 +136,7 @@ func (r *slaveRun) serve(ctx context.Context, scfg sidecar.SlaveConfig, lay plug
 		fns = append(fns, mc.Run)
 		rl.after = func(ctx context.Context) { syncMetaNow(ctx, log, mc) }
 	}
-	fns = append(fns, notifyLifecycle(log.Named("systemd"), healthy), rl.run)
+	fns = append(fns, notifyLifecycle(log.Named("systemd"), s.Healthy), rl.run)
 	err = runAll(ctx, fns...)
 	if errors.Is(err, sidecar.ErrRefused) {
 		return refusedError{err}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/hasidecar/hasidecar/applier"
 	"github.com/hasidecar/hasidecar/sidecar"
+	"github.com/hasidecar/hasidecar/sidecar/haproto"
 )
 
 // Slave is the whole configuration of `hasidecar slave`.
@@ -17,6 +18,7 @@ type Slave struct {
 	Dir           string // the replica directory; created if missing
 	StateDir      string // the checkpoint; never Dir nor inside it
 	Master        string // the master's host:port
+	Name          string // sent in the hello; "" = the host name
 	Classic       bool
 	Sync          applier.SyncMode
 	SyncInterval  time.Duration // with applier.SyncInterval
@@ -49,6 +51,11 @@ func (s *Slave) Validate() error {
 		c.required("master", s.Master)
 	} else {
 		c.hostPort("master", s.Master, false, false)
+	}
+	if s.Name != "" {
+		if err := haproto.CheckName(s.Name); err != nil {
+			c.fail("name", s.Name, "want 1..%d printable ASCII bytes without spaces", haproto.MaxName)
+		}
 	}
 	c.timers(s.Heartbeat, s.Housekeeping)
 	c.positive("max-backoff", s.MaxBackoff)
