@@ -143,7 +143,7 @@ func (a *Applier) ApplyV(off int64, pieces [][]byte) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.closed {
-		return ErrClosed
+		return errClosed
 	}
 	n := int64(0)
 	for _, p := range pieces {
@@ -285,7 +285,7 @@ func (a *Applier) Sync() error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.closed {
-		return ErrClosed
+		return errClosed
 	}
 	return a.syncLocked()
 }
@@ -296,7 +296,7 @@ func (a *Applier) MaybeSync(now time.Time) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.closed {
-		return ErrClosed
+		return errClosed
 	}
 	if a.opts.Sync != SyncInterval || !a.needSync() || now.Sub(a.lastSync) < a.opts.Interval {
 		return nil
@@ -379,7 +379,7 @@ func (a *Applier) rollback() {
 	}
 }
 
-// Close syncs, then closes every file. Later calls return ErrClosed, except
+// Close syncs, then closes every file. Later calls return an error wrapping fs.ErrClosed, except
 // Close, which returns nil.
 func (a *Applier) Close() error {
 	a.mu.Lock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -112,7 +113,7 @@ func TestReopenAfterClose(t *testing.T) {
 			if err := a.Close(); err != nil {
 				t.Fatal(err)
 			}
-			if err := a.Apply(mid, []byte{1}); !errors.Is(err, ErrClosed) {
+			if err := a.Apply(mid, []byte{1}); !errors.Is(err, fs.ErrClosed) {
 				t.Fatalf("Apply after Close: %v", err)
 			}
 			if err := a.Close(); err != nil {
@@ -299,7 +300,7 @@ func TestConcurrentReaders(t *testing.T) {
 			if s, e := a.Synced(), a.End(); s > e {
 				err = fmt.Errorf("synced %d > end %d", s, e)
 			}
-			if e := a.MaybeSync(time.Now()); e != nil && !errors.Is(e, ErrClosed) {
+			if e := a.MaybeSync(time.Now()); e != nil && !errors.Is(e, fs.ErrClosed) {
 				err = e
 			}
 		}

@@ -3,6 +3,7 @@ package applier
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 )
 
 // Sentinel errors. Test for them with errors.Is; the typed errors below
@@ -17,8 +18,6 @@ var (
 	// ErrLayoutMismatch means the checkpoint was written for another layout
 	// (name, segment size or preallocation differ).
 	ErrLayoutMismatch = errors.New("applier: layout differs from the checkpoint's")
-	// ErrClosed means the Applier was closed.
-	ErrClosed = errors.New("applier: closed")
 	// ErrBadOptions means invalid Options or an unparsable sync policy.
 	ErrBadOptions = errors.New("applier: invalid options")
 	// ErrCorruptCheckpoint means neither checkpoint slot is valid. A torn
@@ -60,3 +59,6 @@ func (e *IOError) Error() string {
 
 // Unwrap returns the underlying error.
 func (e *IOError) Unwrap() error { return e.Err }
+
+// errClosed is what a closed Applier returns: errors.Is(err, fs.ErrClosed).
+var errClosed = fmt.Errorf("applier: %w", fs.ErrClosed)

@@ -3,6 +3,7 @@ package tailer
 import (
 	"bytes"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -328,12 +329,12 @@ func TestRunEndsAndReleases(t *testing.T) {
 	default:
 		t.Fatal("Changed not closed after Run returned")
 	}
-	if _, err := tl.Read(0, 10); !errors.Is(err, ErrClosed) {
+	if _, err := tl.Read(0, 10); !errors.Is(err, fs.ErrClosed) {
 		t.Fatalf("Read after Run: %v", err)
 	}
 	_ = held.Data[99] // still mapped: the chunk holds its reference
 	held.Release()
-	if err := tl.Run(t.Context()); !errors.Is(err, ErrClosed) {
+	if err := tl.Run(t.Context()); !errors.Is(err, fs.ErrClosed) {
 		t.Fatalf("second Run: %v", err)
 	}
 }

@@ -3,6 +3,7 @@ package tailer
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 )
 
 // Sentinel errors. Callers test them with errors.Is; the errors returned
@@ -14,9 +15,9 @@ var (
 	// ErrBeyondEnd means the offset is past the safe end: nothing there is
 	// final yet, and it may never be (a reader ahead of the writer).
 	ErrBeyondEnd = errors.New("tailer: offset is beyond the safe end")
-	// ErrClosed means Run has returned (or was called twice): no mapping is
+	// errClosed means Run has returned (or was called twice): no mapping is
 	// left to read from.
-	ErrClosed = errors.New("tailer: closed")
+	errClosed = fmt.Errorf("tailer: closed: %w", fs.ErrClosed)
 )
 
 // OffsetError carries the offset a Read or IsBoundary was asked for and the

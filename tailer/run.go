@@ -55,7 +55,7 @@ const maxHops = 64
 // once only when it cannot work at all (invalid layout, second call).
 func (t *Tailer) Run(ctx context.Context) error {
 	if !t.started.CompareAndSwap(false, true) {
-		return fmt.Errorf("run tailer on %s twice: %w", t.dir, ErrClosed)
+		return fmt.Errorf("run tailer on %s twice: %w", t.dir, errClosed)
 	}
 	if t.layout == nil {
 		return fmt.Errorf("run tailer on %s: no layout: %w", t.dir, plugins.ErrBadConfig)

@@ -223,7 +223,7 @@ func (t *Tailer) checkOffset(op string, off int64, st State) error {
 	var err error
 	switch {
 	case t.closed:
-		err = ErrClosed
+		err = errClosed
 	case off < st.Oldest || off < 0:
 		err = ErrGone
 	case off > st.End:
