@@ -249,7 +249,7 @@ func (a *Applier) createSegment(start, off int64) (*segFile, error) {
 			return nil, &IOError{Op: "preallocate", Path: path, Offset: off, Err: err}
 		}
 	}
-	a.log.Debug("segment created", zap.String("path", path), zap.Int64("segment", start), zap.Int64("offset", off))
+	a.log.Debug("segment created", zap.String("path", path), zap.Int64("segment_offset", start), zap.Int64("offset", off))
 	return &segFile{start: start, path: path, f: f}, nil
 }
 

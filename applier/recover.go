@@ -204,7 +204,7 @@ func (a *Applier) removeFiles(segs []segEntry, why string) error {
 		if err := a.fs.Remove(s.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("remove %s: %w", s.path, err)
 		}
-		a.log.Info("removed segment file", zap.String("reason", why), zap.String("path", s.path), zap.Int64("segment", s.start))
+		a.log.Info("removed segment file", zap.String("reason", why), zap.String("path", s.path), zap.Int64("segment_offset", s.start))
 	}
 	if len(segs) == 0 {
 		return nil

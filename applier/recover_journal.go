@@ -28,7 +28,7 @@ func (a *Applier) recoverJournal(st state, segs []segEntry) (done bool, _ state,
 			// The applier never holds a file before its first chunk's: these
 			// came from elsewhere, and the scan decides what they hold.
 			a.log.Warn("journal not used: segment files precede its first entry",
-				zap.Int64("segment", s), zap.Int64("first_entry", p.base))
+				zap.Int64("segment_offset", s), zap.Int64("first_entry", p.base))
 			return false, state{}, nil
 		}
 	} else if err := a.checkHeld(st.End); err != nil {

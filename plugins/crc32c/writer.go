@@ -137,7 +137,7 @@ func (w *Writer) seal(room int64) error {
 		}
 	}
 	be.PutUint32(w.m[w.end-w.start:], EndMarker)
-	w.log.Debug("crc32c segment sealed", zap.Int64("segment", w.start), zap.Int64("offset", w.end))
+	w.log.Debug("crc32c segment sealed", zap.Int64("segment_offset", w.start), zap.Int64("offset", w.end))
 	return nil
 }
 

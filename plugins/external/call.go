@@ -149,7 +149,7 @@ func (l *Layout) SegmentName(start int64) string {
 		}
 		if werr := l.waitUp(); werr != nil {
 			l.log.Error("layout plugin cannot name a segment", zap.String("path", l.opts.Path),
-				zap.Int64("segment", start), zap.Error(werr))
+				zap.Int64("segment_offset", start), zap.Error(werr))
 			return ""
 		}
 	}

@@ -46,7 +46,7 @@ func (t *Tracker) Diverge(at int64, reason string) {
 	answered := t.answerAboveLocked(t.div.At, Result{Status: NotAvailable, Acked: t.committed, Reason: t.divergedReasonLocked()})
 	t.recomputeLocked()
 	t.log.Warn("master data diverged: no acknowledgement above the offset counts until converged",
-		zap.Int64("diverged_at", t.div.At), zap.String("reason", reason),
+		zap.Int64("divergence_offset", t.div.At), zap.String("reason", reason),
 		zap.Int("tainted_slaves", tainted), zap.Int("waits_answered", answered))
 }
 
@@ -59,7 +59,7 @@ func (t *Tracker) Converged() {
 	if !t.div.Active {
 		return
 	}
-	t.log.Info("master data converged", zap.Int64("diverged_at", t.div.At),
+	t.log.Info("master data converged", zap.Int64("divergence_offset", t.div.At),
 		zap.Duration("diverged_for", t.now().Sub(t.div.Since)))
 	t.div = Divergence{}
 }

@@ -74,7 +74,7 @@ func (s *Server) ServeConn(ctx context.Context, conn net.Conn) {
 	// deadline would race with the loop setting the next one).
 	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
 	defer stop()
-	log := s.log.With(zap.String("remote", conn.RemoteAddr().String()))
+	log := s.log.With(zap.String("remote_addr", conn.RemoteAddr().String()))
 	br := bufio.NewReader(conn)
 	for {
 		_ = conn.SetReadDeadline(time.Now().Add(s.idle))

@@ -133,7 +133,7 @@ func (s *Server) Run(ctx context.Context) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          zap.NewStdLog(s.log),
 	}
-	s.log.Info("metrics server listening", zap.Stringer("addr", ln.Addr()))
+	s.log.Info("metrics server listening", zap.Stringer("listen", ln.Addr()))
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	select {
