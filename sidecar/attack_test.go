@@ -1,0 +1,139 @@
+package sidecar
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hasidecar/hasidecar/sidecar/ack"
+	"github.com/hasidecar/hasidecar/sidecar/haproto"
+	"github.com/hasidecar/hasidecar/sidecar/sidecartest"
+)
+
+// dialTinyWindow dials addr with a small receive buffer set before the
+// connect, so the advertised window stays small and a peer that never
+// reads holds only a few KiB in its kernel.
+func dialTinyWindow(t *testing.T, addr string) net.Conn {
+	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		err := rc.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+		return errors.Join(err, serr)
+	}}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// deliveredBodies reads frames until EOF (or 5 s) and returns the end of
+// the body bytes that actually arrived, contiguous from start.
+func deliveredBodies(c net.Conn, start int64) int64 {
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	end := start
+	var hdr [haproto.HeaderSize]byte
+	for {
+		if _, err := io.ReadFull(c, hdr[:]); err != nil {
+			return end
+		}
+		h, err := haproto.ParseHeader(hdr[:], haproto.MaxBody)
+		if err != nil {
+			return end
+		}
+		n, _ := io.CopyN(io.Discard, c, int64(h.Size))
+		if h.Offset == end {
+			end += n
+		}
+		if n < int64(h.Size) {
+			return end
+		}
+	}
+}
+
+// TestAttackAckBeforeWriteCountsUnsentBytes: writeFrames moves the sent
+// offset to the end of a whole gathered writev (up to 512 KiB) BEFORE the
+// write. A classic peer that never reads (tiny window) and acknowledges
+// exactly that offset while the writev is still blocked is accepted, and a
+// WAIT on it is OK, although those bytes never left the master: once the
+// master closes, the peer's socket yields far fewer bytes than the OK
+// covered. The README promises an OK only for bytes "carried by that
+// connection", and that a peer that never reads satisfies no WAIT.
+func TestAttackAckBeforeWriteCountsUnsentBytes(t *testing.T) {
+	const seg = 32 << 20
+	mdir, _ := tempDirs(t)
+	end := writeRecords(t, mdir, seg, 16000, 1000) // ~16 MB: more than every socket buffer
+	tm := startMasterCfg(t, mdir, seg, MasterConfig{Housekeeping: 4 * time.Second}) // bounds the blocked writev at stop
+	c := dialTinyWindow(t, tm.addr)
+	var b [8]byte
+	haproto.PutReport(b[:], 0)
+	if _, err := c.Write(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until the master's sent offset stops moving: its writev is blocked
+	// on a full window, with sent already at that writev's end.
+	var sent, last int64 = 0, -1
+	stable := time.Time{}
+	sidecartest.Eventually(t, 10*time.Second, "the master's sent offset stalls", func() bool {
+		st := tm.m.Stats()
+		if len(st.Slaves) != 1 {
+			return false
+		}
+		sent = st.Slaves[0].Sent
+		if sent != last || sent == 0 {
+			last, stable = sent, time.Now()
+			return false
+		}
+		return time.Since(stable) > 300*time.Millisecond
+	})
+	if sent >= end {
+		t.Skipf("the whole directory (%d bytes) fit in the socket buffers", end)
+	}
+	haproto.PutReport(b[:], sent) // never read a byte, acknowledge what the master says it sent
+	if _, err := c.Write(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	r := tm.tracker.Wait(ctx, sent)
+	tm.stop() // closes the connection: the kernel still delivers what it was handed
+	got := deliveredBodies(c, 0)
+	t.Logf("WAIT(%d) = %s; bytes that ever reached the peer: %d; master end %d", sent, r.Status, got, end)
+	if r.Status == ack.OK && got < sent {
+		t.Fatalf("false OK: WAIT(%d) answered OK for a peer that never read, yet only %d bytes were ever carried by the connection (%d never left the master)", sent, got, sent-got)
+	}
+}
+
+// TestAttackShutdownWaitsForSilentPeer: Serve's doc says it "closes every
+// connection" when ctx ends, but nothing closes a connection still in its
+// handshake: a peer that connects and sends nothing holds the master's
+// shutdown for the whole housekeeping interval (20 s by default), since
+// readFirst only wakes up at its read deadline.
+func TestAttackShutdownWaitsForSilentPeer(t *testing.T) {
+	mdir, _ := tempDirs(t)
+	writeRecords(t, mdir, testSeg, 10, 100)
+	tm := startMaster(t, mdir, MasterConfig{Housekeeping: 20 * time.Second})
+	c, err := net.Dial("tcp", tm.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sidecartest.Eventually(t, 5*time.Second, "the connection registered", func() bool {
+		tm.m.mu.Lock()
+		defer tm.m.mu.Unlock()
+		return len(tm.m.conns) == 1
+	})
+	done := make(chan struct{})
+	go func() { tm.stop(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(3 * time.Second):
+		c.Close() // let the master go so the test leaves nothing behind
+		<-done
+		t.Fatal("the master's Serve did not return within 3 s of its context ending: a silent peer in its handshake holds shutdown until the housekeeping deadline")
+	}
+}
