@@ -66,7 +66,7 @@ func deliveredBodies(c net.Conn, start int64) int64 {
 func TestAttackAckBeforeWriteCountsUnsentBytes(t *testing.T) {
 	const seg = 32 << 20
 	mdir, _ := tempDirs(t)
-	end := writeRecords(t, mdir, seg, 16000, 1000) // ~16 MB: more than every socket buffer
+	end := writeRecords(t, mdir, seg, 16000, 1000)                                  // ~16 MB: more than every socket buffer
 	tm := startMasterCfg(t, mdir, seg, MasterConfig{Housekeeping: 4 * time.Second}) // bounds the blocked writev at stop
 	c := dialTinyWindow(t, tm.addr)
 	var b [8]byte
