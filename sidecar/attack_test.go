@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -135,5 +137,77 @@ func TestAttackShutdownWaitsForSilentPeer(t *testing.T) {
 		c.Close() // let the master go so the test leaves nothing behind
 		<-done
 		t.Fatal("the master's Serve did not return within 3 s of its context ending: a silent peer in its handshake holds shutdown until the housekeeping deadline")
+	}
+}
+
+// TestAttackKnownEndVouchesForOldBytes: after a divergence at D, the master
+// refuses a classic slave whose end lies above D unless the end is a
+// position "reached after the divergence" (knownEnds). But a position is
+// only an offset: a classic slave that holds the OLD bytes up to exactly
+// an offset that a later connection also reached with the NEW bytes (the
+// same record boundaries, as when one byte inside a record changed) is
+// vouched for and receives new bytes above old ones: a mixed directory.
+// A sidecar slave too: checkDiverged returns early on the known position,
+// and the hello digest covers only the last 4 KiB, which did not change.
+func TestAttackKnownEndVouchesForOldBytes(t *testing.T) {
+	t.Run("classic", func(t *testing.T) { knownEndAttack(t, true) })
+	t.Run("sidecar", func(t *testing.T) { knownEndAttack(t, false) })
+}
+
+func knownEndAttack(t *testing.T, classic bool) {
+	root := t.TempDir()
+	mdir, adir, bdir := filepath.Join(root, "master"), filepath.Join(root, "a"), filepath.Join(root, "b")
+	end := writeRecords(t, mdir, testSeg, 400, 1000)
+	tm := startMaster(t, mdir, MasterConfig{})
+	ta := startSlave(t, adir, testSeg, SlaveConfig{Master: tm.addr, Classic: classic})
+	sidecartest.Eventually(t, 10*time.Second, "classic slave A caught up", func() bool { return ta.app.End() == end })
+	ta.stop()
+	ta.app.Close() // A holds the old bytes up to end
+
+	name := testLayout(t, testSeg).SegmentName(0)
+	data, err := os.ReadFile(filepath.Join(mdir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[13]++ // the first record's queue id: not covered by its CRC; every boundary stays
+	tmp := filepath.Join(mdir, "replacement.tmp")
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, filepath.Join(mdir, name)); err != nil {
+		t.Fatal(err)
+	}
+	sidecartest.Eventually(t, 10*time.Second, "divergence found and resolved", func() bool {
+		st := tm.m.Stats()
+		return st.Diverged.Count == 1 && !st.Diverged.Active && st.End == end
+	})
+
+	// A fresh slave copies the new bytes up to end and disconnects there.
+	tb := startSlave(t, bdir, testSeg, SlaveConfig{Master: tm.addr, Classic: classic})
+	sidecartest.Eventually(t, 10*time.Second, "fresh slave B caught up", func() bool { return tb.app.End() == end })
+	sidecartest.Eventually(t, 5*time.Second, "B acknowledged end", func() bool { return tm.tracker.Snapshot().Committed == end })
+	tb.stop()
+	sidecartest.Eventually(t, 5*time.Second, "B's connection ended", func() bool { return len(tm.m.Stats().Slaves) == 0 })
+
+	newEnd := writeRecords(t, mdir, testSeg, 100, 1000) // the writer goes on
+	// A restarts on its old directory: it reports end, which B's connection reached.
+	ta2 := startSlave(t, adir, testSeg, SlaveConfig{Master: tm.addr, Classic: classic})
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) && ta2.app.End() < newEnd {
+		select {
+		case err := <-ta2.done:
+			ta2.once.Do(func() {})
+			t.Logf("A refused (as it must be): %v", err)
+			return
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	got, err := os.ReadFile(filepath.Join(adir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ta2.app.End() > end && got[13] != data[13] {
+		t.Fatalf("mixed bytes: slave A was accepted at %d and received new bytes up to %d, yet holds the old byte at 13 (%#x, master %#x)",
+			end, ta2.app.End(), got[13], data[13])
 	}
 }
