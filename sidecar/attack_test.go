@@ -251,3 +251,32 @@ func inPlaceAttack(t *testing.T, records int) {
 	t.Fatalf("a served byte (offset 13) of segment %s changed in place; 5 s later the master has not diverged (healthy=%v, slave still streaming: %d)",
 		name, tm.m.Healthy(), len(tm.m.Stats().Slaves))
 }
+
+// TestAttackEmptyTailDigestProvesAnything: a hello may carry TailStart ==
+// End (legitimately, for a slave whose end is a segment start), so the
+// digest covers no byte and its CRC is 0. checkTail then compares nothing
+// and marks the connection proved, and its first report counts as an
+// acknowledgement. A peer that holds and reads nothing says hello with
+// End = the master's end, TailStart = End, TailCRC = 0, and WAIT(end) is OK.
+func TestAttackEmptyTailDigestProvesAnything(t *testing.T) {
+	mdir, _ := tempDirs(t)
+	end := writeRecords(t, mdir, testSeg, 300, 500)
+	tm := startMaster(t, mdir, MasterConfig{})
+	sidecartest.Eventually(t, 5*time.Second, "master end", func() bool { return tm.tail.State().End == end })
+	c, err := net.Dial("tcp", tm.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	h := haproto.Hello{Version: haproto.Version, Layout: haproto.FromInfo(testLayout(t, testSeg).Info()),
+		End: end, TailStart: end, TailCRC: 0, Name: "forger"}
+	if err := haproto.WriteHello(c, h); err != nil {
+		t.Fatal(err)
+	}
+	sidecartest.Eventually(t, 5*time.Second, "forger streaming", func() bool { return len(tm.m.Stats().Slaves) == 1 })
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if res := tm.tracker.Wait(ctx, end); res.Status == ack.OK {
+		t.Fatalf("false OK: WAIT(%d) answered OK for a peer that never received a byte, on a hello whose tail digest covers no byte: %+v", end, res)
+	}
+}
