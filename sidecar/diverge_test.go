@@ -94,6 +94,23 @@ func TestRewrittenLiveSegmentIsNotSpliced(t *testing.T) {
 	if st := tm.m.Stats(); st.Diverged.Active || tm.m.Healthy() != nil {
 		t.Fatalf("divergence still active after the new bytes settled: %+v", st.Diverged)
 	}
+
+	// The fresh slave holds the new bytes: reconnecting above the
+	// divergence point, it proves them and is served again.
+	tf.stop()
+	if err := tf.app.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again := startSlave(t, fresh, testSeg, SlaveConfig{Master: tm.addr})
+	sidecartest.Eventually(t, 10*time.Second, "the fresh slave streaming again", func() bool {
+		st := tm.m.Stats()
+		return len(st.Slaves) == 1 && SlaveState(st.Slaves[0].State) == SlaveStreaming
+	})
+	select {
+	case err := <-again.done:
+		t.Fatalf("the slave holding the new bytes was refused: %v", err)
+	default:
+	}
 }
 
 // TestRewriteFarBelowTheSlaveEnd: one byte of the live segment, far below

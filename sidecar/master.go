@@ -163,6 +163,7 @@ func (m *Master) Serve(ctx context.Context, ln net.Listener) error {
 	wg.Go(func() {
 		<-ctx.Done()
 		ln.Close()
+		m.closeConns() // a peer still handshaking, or a write it never reads, must not hold the shutdown
 	})
 	defer wg.Wait()
 	acc := acceptloop.New(m.log, ln, "HA port") // survives EMFILE and its kin
@@ -181,6 +182,9 @@ func (m *Master) Serve(ctx context.Context, ln net.Listener) error {
 		mc, ok := m.register(conn)
 		if !ok {
 			continue
+		}
+		if ctx.Err() != nil { // accepted as the shutdown began: closeConns may have run already
+			conn.Close()
 		}
 		wg.Go(func() {
 			defer m.drop(mc)
@@ -230,6 +234,15 @@ func (m *Master) claim(mc *masterConn, kind connKind) error {
 		m.accepted.Add(1)
 	}
 	return nil
+}
+
+// closeConns closes every connection the master holds, streaming or not.
+func (m *Master) closeConns() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for c := range m.conns {
+		c.conn.Close()
+	}
 }
 
 func (m *Master) drop(mc *masterConn) {

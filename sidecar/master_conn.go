@@ -41,6 +41,7 @@ type masterConn struct {
 	behindSince time.Time   // guarded by evalMu: when the slave was first seen behind
 	proved      bool        // the hello's digest proved the slave holds what it reported
 	hello       *haproto.Hello
+	challenge   []haproto.Range // ranges the slave must prove (checkDiverged)
 
 	// The sender's reusable buffers (only its goroutine touches them).
 	chunks []tailer.Chunk

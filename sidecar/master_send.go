@@ -111,6 +111,11 @@ func (c *masterConn) writeFrames(pos int64, chunks []tailer.Chunk) error {
 	if _, err := w.WriteTo(c.conn); err != nil {
 		return fmt.Errorf("write frames at %d: %w", pos, err)
 	}
+	c.rep.SetWritten(end)
+	if r := c.rep.Reported(); r > pos {
+		// A fast slave acknowledged bytes of this write before it returned.
+		c.m.tracker.Ack(c.id, min(r, end))
+	}
 	return nil
 }
 
@@ -147,7 +152,10 @@ func (c *masterConn) ack(off int64) error {
 		return fmt.Errorf("slave acknowledged %d but was sent only up to %d: %w", off, sent, ErrLie)
 	}
 	if c.rep.Report(off) {
-		c.m.tracker.Ack(c.id, off) // ignored for a tainted replica: it holds rewritten bytes
+		// Only bytes the socket took count: a peer that acks what is still
+		// waiting in a blocked write has not been carried those bytes. The
+		// tracker ignores a tainted replica: it holds rewritten bytes.
+		c.m.tracker.Ack(c.id, min(off, c.rep.Written()))
 		if cur, _, _ := c.rep.State(); SlaveState(cur) != SlaveStreaming {
 			c.evaluate(c.m.tail.State(), time.Now()) // may have caught up, or moved again
 		}

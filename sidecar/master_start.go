@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/hasidecar/hasidecar/plugins"
+	"github.com/hasidecar/hasidecar/sidecar/haproto"
 	"github.com/hasidecar/hasidecar/tailer"
 )
 
@@ -68,13 +69,22 @@ func (c *masterConn) vouch(off int64) error {
 		return err
 	}
 	if h := c.hello; h != nil {
+		// The digest must cover exactly what a slave computes: up to
+		// TailWindow bytes below its end, within the segment of its last
+		// byte. A shorter one (an empty one compares nothing) proves nothing.
+		if want := max(plugins.SegmentStart(c.m.layout.Info(), off-1), off-haproto.TailWindow); h.TailStart != want {
+			return fmt.Errorf("hello tail digest starts at %d, want %d for an end of %d: %w: %w", h.TailStart, want, off, haproto.ErrBadHello, ErrRefused)
+		}
 		if err := c.checkTail(h.TailStart, off, h.TailCRC); err != nil {
+			return err
+		}
+		if err := c.prove(); err != nil {
 			return err
 		}
 		c.proved = true
 		return nil
 	}
-	if c.m.known.has(off) {
+	if c.m.known.has(off) { // below any divergence point (checkDiverged)
 		return nil
 	}
 	ok, err := c.m.tail.IsBoundary(off)
@@ -89,26 +99,35 @@ func (c *masterConn) vouch(off int64) error {
 
 // checkTail compares the slave's digest of [from, to) with the master's bytes.
 func (c *masterConn) checkTail(from, to int64, want uint32) error {
-	crc := uint32(0)
-	for pos := from; pos < to; {
-		ch, err := c.m.tail.Read(pos, int(to-pos))
-		if err != nil {
-			if errors.Is(err, tailer.ErrGone) {
-				return fmt.Errorf("slave tail at %d: %w", pos, ErrNeedsReseed)
-			}
-			return fmt.Errorf("read master bytes at %d for the slave's tail: %w", pos, err)
-		}
-		if len(ch.Data) == 0 {
-			ch.Release()
-			return fmt.Errorf("master bytes at %d are not available to check the slave's tail: %w", pos, ErrUnservable)
-		}
-		crc = crc32.Update(crc, castagnoli, ch.Data)
-		pos += int64(len(ch.Data))
-		ch.Release()
+	crc, err := c.masterCRC(from, to)
+	if err != nil {
+		return err
 	}
 	if crc != want {
 		c.log.Error("slave diverged from master", zap.Int64("tail_start", from), zap.Int64("tail_end", to))
 		return fmt.Errorf("slave bytes [%d, %d) differ from the master's: the slave diverged: %w", from, to, ErrDiverged)
 	}
 	return nil
+}
+
+// masterCRC is the CRC-32C of the master's bytes [from, to).
+func (c *masterConn) masterCRC(from, to int64) (uint32, error) {
+	crc := uint32(0)
+	for pos := from; pos < to; {
+		ch, err := c.m.tail.Read(pos, int(to-pos))
+		if err != nil {
+			if errors.Is(err, tailer.ErrGone) {
+				return 0, fmt.Errorf("master bytes at %d to compare with the slave's: %w", pos, ErrNeedsReseed)
+			}
+			return 0, fmt.Errorf("read master bytes at %d to compare with the slave's: %w", pos, err)
+		}
+		if len(ch.Data) == 0 {
+			ch.Release()
+			return 0, fmt.Errorf("master bytes at %d are not available to compare with the slave's: %w", pos, ErrUnservable)
+		}
+		crc = crc32.Update(crc, castagnoli, ch.Data)
+		pos += int64(len(ch.Data))
+		ch.Release()
+	}
+	return crc, nil
 }

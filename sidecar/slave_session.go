@@ -84,13 +84,16 @@ func (s *Slave) hello(conn net.Conn) (haproto.HelloReply, error) {
 		return haproto.HelloReply{}, err
 	}
 	h := haproto.Hello{Version: haproto.Version, Layout: haproto.FromInfo(s.layout.Info()), End: end,
-		TailStart: from, TailCRC: crc, Name: s.cfg.Name}
+		TailStart: from, TailCRC: crc, Name: s.cfg.Name, Proofs: true}
 	conn.SetDeadline(time.Now().Add(s.cfg.Housekeeping))
 	defer conn.SetDeadline(time.Time{})
 	if err := haproto.WriteHello(conn, h); err != nil {
 		return haproto.HelloReply{}, fmt.Errorf("send hello: %w", err)
 	}
 	rep, err := haproto.ReadHelloReply(conn)
+	if err == nil && len(rep.Prove) > 0 && rep.Error == "" {
+		rep, err = s.answerProof(conn, rep.Prove, end)
+	}
 	if err != nil {
 		if errors.Is(err, haproto.ErrBadHello) {
 			return rep, fmt.Errorf("%w: %w", err, ErrRefused)
@@ -147,6 +150,43 @@ func refusalFields(err error) []zap.Field {
 		return nil
 	}
 	return []zap.Field{zap.String("reason", re.reason), zap.String("code", re.code)}
+}
+
+// answerProof sends the CRCs of the challenged ranges of the slave's own
+// bytes and reads the master's final reply.
+func (s *Slave) answerProof(conn net.Conn, ranges []haproto.Range, end int64) (haproto.HelloReply, error) {
+	if err := haproto.CheckRanges(ranges, end, s.layout.Info().SegmentSize); err != nil {
+		return haproto.HelloReply{}, err
+	}
+	p := haproto.Proof{CRCs: make([]uint32, len(ranges))}
+	for i, r := range ranges {
+		crc, err := s.rangeCRC(r.From, r.To)
+		if err != nil {
+			return haproto.HelloReply{}, err
+		}
+		p.CRCs[i] = crc
+	}
+	s.log.Info("proving bytes at the master's divergence points", zap.Int("ranges", len(ranges)))
+	if err := haproto.WriteProof(conn, p); err != nil {
+		return haproto.HelloReply{}, fmt.Errorf("send proof: %w", err)
+	}
+	return haproto.ReadHelloReply(conn)
+}
+
+// rangeCRC is the CRC-32C of the slave's bytes [from, to), inside one segment.
+func (s *Slave) rangeCRC(from, to int64) (uint32, error) {
+	segStart := plugins.SegmentStart(s.layout.Info(), from)
+	path := filepath.Join(s.app.Dir(), s.layout.SegmentName(segStart))
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, fmt.Errorf("read own bytes for a proof: %w", err)
+	}
+	defer f.Close()
+	buf := make([]byte, to-from)
+	if _, err := f.ReadAt(buf, from-segStart); err != nil {
+		return 0, fmt.Errorf("read own bytes [%d, %d) of %s for a proof: %w", from, to, path, err)
+	}
+	return crc32.Checksum(buf, castagnoli), nil
 }
 
 // tailDigest hashes up to TailWindow bytes below end, within end's segment.

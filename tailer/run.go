@@ -28,6 +28,7 @@ type loopState struct {
 	checks     limiter   // bounds how often the published bytes are re-hashed
 	stuckSince time.Time // when bytes after End that do not validate were first seen
 	suspect    bool      // a published record changed: check the digest
+	scrubNext  int       // the next digest block scrubFound re-hashes
 }
 
 // cursor is the scan position inside the segment that holds End.

@@ -17,7 +17,8 @@ type Replica struct {
 	Addr        string
 	ConnectedAt time.Time
 
-	sent       atomic.Int64 // end of the bytes handed to the socket
+	sent       atomic.Int64 // end of the bytes handed to a write (an ack above it is a lie)
+	written    atomic.Int64 // end of the bytes the socket took (acks count up to it)
 	reported   atomic.Int64 // the slave's last report, counted or not
 	acked      atomic.Int64 // the acknowledgement that counts toward WAITs
 	bytes      atomic.Int64 // body bytes sent
@@ -46,6 +47,12 @@ func NewReplica(id, addr, state string) *Replica {
 // Sent is the end of the bytes handed to the socket.
 func (r *Replica) Sent() int64 { return r.sent.Load() }
 
+// Written is the end of the bytes the socket took: a write returned.
+func (r *Replica) Written() int64 { return r.written.Load() }
+
+// SetWritten records that a write of the bytes up to end returned.
+func (r *Replica) SetWritten(end int64) { r.written.Store(end) }
+
 // Acked is the acknowledgement that counts toward WAITs.
 func (r *Replica) Acked() int64 { return r.acked.Load() }
 
@@ -66,6 +73,7 @@ func (r *Replica) AdvancedAt() time.Time { return time.Unix(0, r.advancedAt.Load
 // this connection's, and first is the slave's request.
 func (r *Replica) StartAt(start, first int64) {
 	r.sent.Store(start)
+	r.written.Store(start)
 	r.reported.Store(first)
 }
 

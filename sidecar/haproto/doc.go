@@ -55,8 +55,16 @@
 // layout refusal saying why; a hello without a name (an older slave) is
 // named by its address:port.
 //
+// The tail digest must start at max(end - TailWindow, start of the segment
+// holding end-1): a master refuses any other, so a digest never covers
+// fewer bytes than a slave would hash (an empty one proves nothing).
+// A slave that answers proof challenges adds "proofs":true (proof.go).
+//
 // HelloReply: version, layout (the master's: a slave refused for a
 // segment size alone may take it, see sidecar.SlaveConfig), error, retry,
-// code, and end (optional, the master's end offset when it answered; an
-// older master sends none, read as 0 = unknown).
+// code, end (optional, the master's end offset when it answered; an
+// older master sends none, read as 0 = unknown), and prove (optional, a
+// proof challenge: a list of {"from","to"} ranges; the slave answers with
+// a Proof document {"crcs":[...]} of the same framing and then reads the
+// final reply).
 package haproto

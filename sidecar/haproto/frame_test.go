@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"reflect"
 	"testing"
 
 	"github.com/hasidecar/hasidecar/plugins"
@@ -92,7 +93,7 @@ func TestHelloRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	gotRep, err := ReadHelloReply(&buf)
-	if err != nil || gotRep != rep {
+	if err != nil || !reflect.DeepEqual(gotRep, rep) {
 		t.Fatalf("reply = %+v, %v", gotRep, err)
 	}
 }

@@ -54,6 +54,9 @@ type Hello struct {
 	// leaves the master naming the slave by its address:port. At most
 	// MaxName bytes of printable ASCII (CheckName).
 	Name string `json:"name,omitempty"`
+	// Proofs says the slave answers proof challenges (proof.go). A master
+	// that predates it ignores it.
+	Proofs bool `json:"proofs,omitempty"`
 }
 
 // MaxName bounds a slave's name: it is a metric label and a STATUS field.
@@ -92,6 +95,9 @@ type HelloReply struct {
 	// that predates it sends none, decoded as 0): the slave's first
 	// measure of how far behind it is.
 	End int64 `json:"end,omitempty"`
+	// Prove, in a reply without Error, is a proof challenge (proof.go): the
+	// slave answers with a Proof and then reads the final reply.
+	Prove []Range `json:"prove,omitempty"`
 }
 
 // Refusal codes carried in HelloReply.Code.
