@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hasidecar/hasidecar/sidecar/sidecartest"
 )
 
 // runSplit runs the binary to completion with stdout and stderr apart.
@@ -72,10 +74,10 @@ func TestE2EUnknownFlagIsOneLine(t *testing.T) {
 func TestE2EMasterMissingDirWarns(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "typo", "commitlog")
 	m := start(t, "master", "master", "--dir", dir, "--listen", freeAddr(t))
-	eventually(t, 10*time.Second, "the missing-directory warning", func() bool {
+	sidecartest.Eventually(t, 10*time.Second, "the missing-directory warning", func() bool {
 		return strings.Contains(m.out.String(), "WARN") && strings.Contains(m.out.String(), "does not exist")
 	})
-	eventually(t, 10*time.Second, "the master serving", func() bool { return strings.Contains(m.out.String(), "master serving") })
+	sidecartest.Eventually(t, 10*time.Second, "the master serving", func() bool { return strings.Contains(m.out.String(), "master serving") })
 	select {
 	case <-m.done:
 		t.Fatalf("master exited: %v", m.err)
@@ -93,7 +95,7 @@ func TestE2ESlaveMasterAddress(t *testing.T) {
 		}
 	}
 	s := start(t, "slave", "slave", "--dir", filepath.Join(t.TempDir(), "s"), "--master", "nosuchhost.invalid:10912", "--max-backoff", "200ms")
-	eventually(t, 20*time.Second, "a cannot-connect line", func() bool { return strings.Contains(s.out.String(), "cannot connect to master") })
+	sidecartest.Eventually(t, 20*time.Second, "a cannot-connect line", func() bool { return strings.Contains(s.out.String(), "cannot connect to master") })
 	if strings.Contains(s.out.String(), "connection lost") {
 		t.Fatalf("a slave that never connected logged a lost connection:\n%s", s.out.String())
 	}

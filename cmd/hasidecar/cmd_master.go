@@ -8,12 +8,11 @@ import (
 	"os"
 	"time"
 
-	"go.uber.org/zap"
-
 	"github.com/hasidecar/hasidecar/sidecar"
 	"github.com/hasidecar/hasidecar/sidecar/ack"
 	"github.com/hasidecar/hasidecar/sidecar/config"
 	"github.com/hasidecar/hasidecar/sidecar/meta"
+	"github.com/hasidecar/hasidecar/sidecar/role"
 	"github.com/hasidecar/hasidecar/sidecar/tlsconf"
 )
 
@@ -80,21 +79,19 @@ func runMaster(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	defer log.Sync()
-	if _, err := os.Stat(cfg.Dir); errors.Is(err, os.ErrNotExist) {
-		log.Warn("segment directory does not exist yet; waiting for the writer to create it", zap.String("dir", cfg.Dir))
-	}
-	lay, closeLayout, err := openLayoutFor(log, cfg.Layout, cfg.Dir)
+	m, err := role.NewMaster(log, cfg, roleOptions(&lvl))
 	if err != nil {
-		return err
+		return exitForRole(err)
 	}
-	defer closeLayout()
-	reload := func() (*flag.FlagSet, error) {
+	rl := &reloader{log: log.Named("reload"), fs: fs, names: config.MasterReloadable, rebuild: func() (*flag.FlagSet, func() error, error) {
 		var fresh masterCmd
 		ffs := fresh.flags(io.Discard)
-		_, err := fresh.load(ffs, args, os.Environ())
-		return ffs, err
-	}
-	return (&masterRun{cfg: cfg, log: log, lvl: lvl, fs: fs, reload: reload, lay: lay}).serve(ctx)
+		next, err := fresh.load(ffs, args, os.Environ())
+		return ffs, func() error { return m.Reload(next) }, err
+	}}
+	// The watchdog does not follow Healthy: a restart would forget the
+	// divergence the master must keep refusing slaves for.
+	return exitForRole(runAll(ctx, m.Run, notifyLifecycle(log.Named("systemd"), nil), rl.run))
 }
 
 // load parses args, layers environ and the config file under them, and

@@ -9,18 +9,13 @@ import (
 	"path/filepath"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/hasidecar/hasidecar/applier"
 	"github.com/hasidecar/hasidecar/sidecar"
 	"github.com/hasidecar/hasidecar/sidecar/config"
+	"github.com/hasidecar/hasidecar/sidecar/role"
 )
-
-// refusedError exits with EX_CONFIG (78), which the systemd unit lists in
-// RestartPreventExitStatus: restarting cannot fix a refusal.
-type refusedError struct{ err error }
-
-func (e refusedError) Error() string { return e.err.Error() }
-func (e refusedError) Unwrap() error { return e.err }
-func (e refusedError) ExitCode() int { return 78 }
 
 type slaveCmd struct {
 	log      logFlags
@@ -72,13 +67,31 @@ func runSlave(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	defer log.Sync()
-	r := &slaveRun{cfg: cfg, log: log, lvl: lvl, fs: fs, reload: func() (*flag.FlagSet, error) {
+	s, err := role.NewSlave(log, cfg, roleOptions(&lvl))
+	if err != nil {
+		return exitForRole(err)
+	}
+	rl := &reloader{log: log.Named("reload"), fs: fs, names: config.SlaveReloadable, rebuild: func() (*flag.FlagSet, func() error, error) {
 		var fresh slaveCmd
 		ffs := fresh.flags(io.Discard)
-		_, err := fresh.load(ffs, args, os.Environ())
-		return ffs, err
+		next, err := fresh.load(ffs, args, os.Environ())
+		return ffs, func() error { return s.Reload(next) }, err
 	}}
-	return r.run(ctx)
+	if cfg.Meta.Dir != "" {
+		rl.after = func(ctx context.Context) { syncMetaNow(ctx, log, s) }
+	}
+	return exitForRole(runAll(ctx, s.Run, notifyLifecycle(log.Named("systemd"), s.Healthy), rl.run))
+}
+
+// syncMetaNow mirrors the metadata at once: SIGHUP on a slave asks for it.
+func syncMetaNow(ctx context.Context, log *zap.Logger, s *role.Slave) {
+	res, err := s.SyncMeta(ctx)
+	if err != nil {
+		log.Error("metadata sync on SIGHUP", zap.Error(err))
+		return
+	}
+	log.Info("metadata synced on SIGHUP", zap.Int("updated", len(res.Updated)), zap.Int("unchanged", len(res.Unchanged)),
+		zap.Int("deleted", len(res.Deleted)), zap.Int("failed", len(res.Failed)))
 }
 
 // load parses args, layers environ and the config file under them, and

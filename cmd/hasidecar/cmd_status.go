@@ -112,13 +112,3 @@ func divergenceLine(d ack.Divergence, now time.Time) string {
 	return fmt.Sprintf("ACTIVE: the master's data above offset %d was rewritten, since %s (%s): %s; waits above it are NOT_AVAILABLE",
 		d.At, d.Since.Format(time.RFC3339), now.Sub(d.Since).Truncate(time.Second), d.Reason)
 }
-
-// maxAcked is the highest offset any slave acknowledged (RocketMQ 4.x's
-// "one slave is enough").
-func maxAcked(s *ack.Snapshot) int64 {
-	m := int64(0)
-	for _, sl := range s.Slaves {
-		m = max(m, sl.Acked)
-	}
-	return m
-}

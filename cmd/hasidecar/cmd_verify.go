@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/hasidecar/hasidecar/cmd/hasidecar/internal/report"
 	"github.com/hasidecar/hasidecar/plugins"
 	"github.com/hasidecar/hasidecar/sidecar/verify"
 )
@@ -48,7 +49,7 @@ func runVerify(_ context.Context, args []string, stdout, stderr io.Writer) error
 		writeVerifyJSON(stdout, verifyDoc{Verdict: verdict(rep), Master: c.a, Slave: c.b, SizeFrom: sizeFrom, Report: rep})
 	} else {
 		fmt.Fprintln(stdout, sizeFrom)
-		printReport(stdout, c.a, c.b, rep)
+		report.Verify(stdout, c.a, c.b, rep)
 	}
 	if !rep.Equal() {
 		return verifyDiffers{rep.Count()}
@@ -152,30 +153,4 @@ func writeVerifyJSON(w io.Writer, d verifyDoc) {
 		b = []byte(fmt.Sprintf(`{"verdict":"error","error":%q}`, err.Error()))
 	}
 	fmt.Fprintf(w, "%s\n", b)
-}
-
-// printReport prints notes, differences and a verdict naming what was compared.
-func printReport(w io.Writer, a, b string, rep *verify.Report) {
-	for _, n := range rep.Notes {
-		fmt.Fprintln(w, "note:", n)
-	}
-	for _, d := range rep.Diffs {
-		fmt.Fprintln(w, "DIFF:", d.What)
-	}
-	if rep.Omitted > 0 {
-		fmt.Fprintf(w, "DIFF: ... %d more differences not listed\n", rep.Omitted)
-	}
-	from := ""
-	if rep.Start > 0 {
-		from = fmt.Sprintf(" from offset %d", rep.Start)
-	}
-	what := fmt.Sprintf("%d segments, %d bytes compared%s up to offset %d", rep.Segments, rep.Bytes, from, rep.End)
-	if rep.Exact {
-		what = fmt.Sprintf("%d segments, %d bytes compared%s, whole files", rep.Segments, rep.Bytes, from)
-	}
-	if rep.Equal() {
-		fmt.Fprintf(w, "OK: %s (valid end %d on both)\n", what, rep.EndA)
-		return
-	}
-	fmt.Fprintf(w, "DIFFERENT: %d differences; %s (valid end %d in %s, %d in %s)\n", rep.Count(), what, rep.EndA, a, rep.EndB, b)
 }

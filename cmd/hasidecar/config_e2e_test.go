@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hasidecar/hasidecar/sidecar/sidecartest"
 )
 
 // roleFixture is a role's valid base configuration over real directories.
@@ -233,14 +235,14 @@ func TestE2EReloadRefusesInvalid(t *testing.T) {
 	f := newRoleFixture(t, "master")
 	file := f.toml(t, map[string]string{"housekeeping": "20s"})
 	m := start(t, "master", "run", "--config", file)
-	eventually(t, 10*time.Second, "master serving", func() bool { return strings.Contains(m.out.String(), "master serving") })
+	sidecartest.Eventually(t, 10*time.Second, "master serving", func() bool { return strings.Contains(m.out.String(), "master serving") })
 	text, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
 	os.WriteFile(file, []byte(strings.Replace(string(text), `"20s"`, `"-1s"`, 1)), 0o600)
 	m.cmd.Process.Signal(syscall.SIGHUP)
-	eventually(t, 10*time.Second, "the refused reload", func() bool {
+	sidecartest.Eventually(t, 10*time.Second, "the refused reload", func() bool {
 		return strings.Contains(m.out.String(), "ERROR") && strings.Contains(m.out.String(), "reload refused")
 	})
 	if strings.Contains(m.out.String(), "reloaded") {

@@ -13,6 +13,9 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/hasidecar/hasidecar/cmd/hasidecar/internal/spawn"
+	"github.com/hasidecar/hasidecar/sidecar/sidecartest"
 )
 
 // crashKills is how many SIGKILLs each acknowledgement level takes.
@@ -55,12 +58,12 @@ func testCrashKeepsAcked(t *testing.T, slaveArgs []string) {
 	c.startSlave(slaveArgs...)
 	for kill := range crashKills {
 		from := writerOKMax(gw)
-		eventually(t, 30*time.Second, "64 KiB more synchronous commits", func() bool {
+		sidecartest.Eventually(t, 30*time.Second, "64 KiB more synchronous commits", func() bool {
 			return writerOKMax(gw) >= from+64<<10
 		})
 		// Where the kill lands in the slave's sync cycle: the schedule's
 		// own randomness, not a stand-in for a condition.
-		sleepUntil(t.Context(), time.Now().Add(time.Duration(rng.IntN(1200))*time.Millisecond))
+		spawn.SleepUntil(t.Context(), time.Now().Add(time.Duration(rng.IntN(1200))*time.Millisecond))
 		c.slave.kill()
 		acked := writerOKMax(gw) // every OK answered so far was acknowledged before the kill
 		c.startSlave(slaveArgs...)
@@ -93,7 +96,7 @@ func writerOKMax(g *goWriter) int64 {
 func recoveredOffset(t *testing.T, p *proc) int64 {
 	t.Helper()
 	rec := int64(-1)
-	eventually(t, 30*time.Second, p.name+"'s recovery line", func() bool {
+	sidecartest.Eventually(t, 30*time.Second, p.name+"'s recovery line", func() bool {
 		m := recoveredEnd.FindStringSubmatch(p.out.String())
 		if m != nil {
 			rec, _ = strconv.ParseInt(m[1], 10, 64)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/hasidecar/hasidecar/plugins"
 	"github.com/hasidecar/hasidecar/sidecar/ack"
+	"github.com/hasidecar/hasidecar/sidecar/sidecartest"
 )
 
 // TestE2EFakeClassicSlaveCannotCommit: a peer connects, reports the
@@ -28,7 +29,7 @@ func TestE2EFakeClassicSlaveCannotCommit(t *testing.T) {
 	c := newSyncCluster(t)
 	c.startMaster()
 	end := c.writeCount(500)
-	eventually(t, 20*time.Second, "master end", func() bool { s := query(t, c.sock); return s != nil && s.MasterEnd == end })
+	sidecartest.Eventually(t, 20*time.Second, "master end", func() bool { s := query(t, c.sock); return s != nil && s.MasterEnd == end })
 	conn, err := net.Dial("tcp", c.addr)
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +69,7 @@ func TestE2ERewrittenLiveSegment(t *testing.T) {
 	if err := os.Rename(filepath.Join(alt, name), filepath.Join(c.mdir, name)); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 20*time.Second, "slave refused as diverged", func() bool {
+	sidecartest.Eventually(t, 20*time.Second, "slave refused as diverged", func() bool {
 		out := c.slave.out.String()
 		return strings.Contains(out, "refused") && strings.Contains(out, "rewritten")
 	})
@@ -82,7 +83,7 @@ func TestE2ERewrittenLiveSegment(t *testing.T) {
 
 	fresh := filepath.Join(c.dir, "fresh", "commitlog")
 	c.startSlaveIn("fresh", fresh)
-	eventually(t, 30*time.Second, "fresh slave holds the new file", func() bool {
+	sidecartest.Eventually(t, 30*time.Second, "fresh slave holds the new file", func() bool {
 		b, err := os.ReadFile(filepath.Join(fresh, name))
 		return err == nil && bytes.Equal(b, newBytes)
 	})
@@ -117,7 +118,7 @@ func TestE2EFirstReportIsLastOfFirstRead(t *testing.T) {
 	c.startMaster()
 	mid := c.writeCount(300)
 	end := c.writeCount(300)
-	eventually(t, 20*time.Second, "master end", func() bool { s := query(t, c.sock); return s != nil && s.MasterEnd == end })
+	sidecartest.Eventually(t, 20*time.Second, "master end", func() bool { s := query(t, c.sock); return s != nil && s.MasterEnd == end })
 	conn, err := net.Dial("tcp", c.addr)
 	if err != nil {
 		t.Fatal(err)
@@ -166,7 +167,7 @@ func TestE2EWaitFloodMemoryBounded(t *testing.T) {
 			t.Fatalf("flood connection %d: %v", i, err)
 		}
 	}
-	eventually(t, 30*time.Second, "ERROR answers for every WAIT over the cap", func() bool {
+	sidecartest.Eventually(t, 30*time.Second, "ERROR answers for every WAIT over the cap", func() bool {
 		return errorsSeen.Load() >= conns*perConn-maxWaits
 	})
 	if c.master.exited() {

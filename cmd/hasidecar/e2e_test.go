@@ -1,7 +1,10 @@
 package main
 
 import (
+	"github.com/hasidecar/hasidecar/cmd/hasidecar/internal/loadgen"
+	"github.com/hasidecar/hasidecar/cmd/hasidecar/internal/report"
 	"github.com/hasidecar/hasidecar/plugins"
+	"github.com/hasidecar/hasidecar/sidecar/sidecartest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -30,7 +33,7 @@ func (c *cluster) startMaster(extra ...string) {
 	args := append([]string{"master", "--dir", c.mdir, "--listen", c.addr, "--segment-size", e2eSegment,
 		"--ack-socket", c.sock, "--heartbeat", "500ms", "--housekeeping", "5s"}, extra...)
 	c.master = start(c.t, "master", args...)
-	eventually(c.t, 20*time.Second, "master ack socket", func() bool { return query(c.t, c.sock) != nil })
+	sidecartest.Eventually(c.t, 20*time.Second, "master ack socket", func() bool { return query(c.t, c.sock) != nil })
 }
 
 func (c *cluster) startSlave(extra ...string) {
@@ -59,9 +62,9 @@ func (c *cluster) finish() int64 {
 
 func (c *cluster) waitAcked(end int64) {
 	c.t.Helper()
-	eventually(c.t, 60*time.Second, "slave to acknowledge the writer's end", func() bool {
+	sidecartest.Eventually(c.t, 60*time.Second, "slave to acknowledge the writer's end", func() bool {
 		s := query(c.t, c.sock)
-		return s != nil && s.MasterEnd == end && maxAcked(s) == end
+		return s != nil && s.MasterEnd == end && report.MaxAcked(s) == end
 	})
 }
 
@@ -105,12 +108,12 @@ func TestE2ESlaveKilledAndRestarted(t *testing.T) {
 	c.startWriter(3000, 4*time.Second)
 	for round := 0; round < 2; round++ {
 		acked := int64(0)
-		eventually(t, 20*time.Second, "slave progress", func() bool {
+		sidecartest.Eventually(t, 20*time.Second, "slave progress", func() bool {
 			s := query(t, c.sock)
-			if s == nil || len(s.Slaves) == 0 || maxAcked(s) <= acked+(1<<20) {
+			if s == nil || len(s.Slaves) == 0 || report.MaxAcked(s) <= acked+(1<<20) {
 				return false
 			}
-			acked = maxAcked(s)
+			acked = report.MaxAcked(s)
 			return true
 		})
 		c.slave.kill()
@@ -124,9 +127,9 @@ func TestE2EMasterRestarted(t *testing.T) {
 	c.startMaster()
 	c.startSlave()
 	c.startWriter(3000, 4*time.Second)
-	eventually(t, 20*time.Second, "slave past the first segment", func() bool {
+	sidecartest.Eventually(t, 20*time.Second, "slave past the first segment", func() bool {
 		s := query(t, c.sock)
-		return s != nil && maxAcked(s) > 1<<20
+		return s != nil && report.MaxAcked(s) > 1<<20
 	})
 	c.master.kill()
 	c.startMaster()
@@ -141,7 +144,7 @@ func TestE2EInitialLastSegment(t *testing.T) {
 	}
 	c.startMaster("--initial", "last-segment")
 	c.startSlave()
-	m := writerEnd.FindStringSubmatch(out)
+	m := loadgen.EndPattern.FindStringSubmatch(out)
 	end, _ := strconv.ParseInt(m[1], 10, 64)
 	c.waitAcked(end)
 	c.slave.stop()

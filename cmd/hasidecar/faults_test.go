@@ -19,8 +19,10 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/hasidecar/hasidecar/applier"
+	"github.com/hasidecar/hasidecar/cmd/hasidecar/internal/report"
 	"github.com/hasidecar/hasidecar/plugins/rocketmq"
 	"github.com/hasidecar/hasidecar/sidecar/faultproxy"
+	"github.com/hasidecar/hasidecar/sidecar/sidecartest"
 )
 
 const faultSeg = 1 << 20
@@ -68,10 +70,10 @@ func validEnd(t *testing.T, dir string) int64 {
 func (c *cluster) waitAckedValid() int64 {
 	c.t.Helper()
 	var end int64
-	eventually(c.t, 60*time.Second, "slave to acknowledge the valid end", func() bool {
+	sidecartest.Eventually(c.t, 60*time.Second, "slave to acknowledge the valid end", func() bool {
 		end = validEnd(c.t, c.mdir)
 		s := query(c.t, c.sock)
-		return s != nil && end > 0 && s.MasterEnd == end && maxAcked(s) == end
+		return s != nil && end > 0 && s.MasterEnd == end && report.MaxAcked(s) == end
 	})
 	return end
 }
@@ -117,11 +119,11 @@ func TestFaultProxyNetwork(t *testing.T) {
 	progress := func(what string) {
 		var from int64
 		if s := query(t, c.sock); s != nil {
-			from = maxAcked(s)
+			from = report.MaxAcked(s)
 		}
-		eventually(t, 30*time.Second, "slave progress after "+what, func() bool {
+		sidecartest.Eventually(t, 30*time.Second, "slave progress after "+what, func() bool {
 			s := query(t, c.sock)
-			return s != nil && maxAcked(s) > from
+			return s != nil && report.MaxAcked(s) > from
 		})
 	}
 	progress("start")
@@ -135,7 +137,7 @@ func TestFaultProxyNetwork(t *testing.T) {
 	for i, n := range []int64{5, 12, 12345, 40000, 100003} { // inside a header, at its end, inside bodies
 		before := px.Stats().Cuts
 		px.CutAfter(faultproxy.Down, n)
-		eventually(t, 30*time.Second, "cut after "+strconv.FormatInt(n, 10), func() bool { return px.Stats().Cuts > before })
+		sidecartest.Eventually(t, 30*time.Second, "cut after "+strconv.FormatInt(n, 10), func() bool { return px.Stats().Cuts > before })
 		progress("cut " + strconv.Itoa(i))
 	}
 	px.CutAfter(faultproxy.Up, 4) // half an acknowledgement
@@ -161,12 +163,12 @@ func waitStallNoProgress(t *testing.T, c *cluster) {
 	if s == nil {
 		t.Fatal("master does not answer")
 	}
-	acked, end := maxAcked(s), s.MasterEnd
-	eventually(t, 20*time.Second, "the master's end to move during the stall", func() bool {
+	acked, end := report.MaxAcked(s), s.MasterEnd
+	sidecartest.Eventually(t, 20*time.Second, "the master's end to move during the stall", func() bool {
 		s := query(t, c.sock)
 		return s != nil && s.MasterEnd > end+64<<10
 	})
-	if s := query(t, c.sock); s == nil || maxAcked(s) > acked+(64<<10) { // bytes already in flight may land
+	if s := query(t, c.sock); s == nil || report.MaxAcked(s) > acked+(64<<10) { // bytes already in flight may land
 		t.Fatalf("acknowledgements moved during a stall: %d -> %+v", acked, s)
 	}
 }
@@ -198,7 +200,7 @@ func TestFaultSyncCommitNeedsSlave(t *testing.T) {
 			t.Fatalf("wait for an offset the stalled slave lacks: exit %d, want 2 (timeout) or 3", code)
 		}
 	}
-	if s := query(t, c.sock); s == nil || maxAcked(s) > old {
+	if s := query(t, c.sock); s == nil || report.MaxAcked(s) > old {
 		t.Fatalf("acknowledged beyond what the stalled slave holds: %+v", s)
 	}
 	px.Resume()
@@ -224,15 +226,15 @@ func TestFaultKillMasterAndSlave(t *testing.T) {
 	for round, victim := range victims {
 		var from int64
 		if s := query(t, c.sock); s != nil {
-			from = maxAcked(s)
+			from = report.MaxAcked(s)
 		}
 		// Some progress first, then a random extra moment inside the stream.
-		eventually(t, 30*time.Second, "progress before round "+strconv.Itoa(round), func() bool {
+		sidecartest.Eventually(t, 30*time.Second, "progress before round "+strconv.Itoa(round), func() bool {
 			s := query(t, c.sock)
-			return s != nil && maxAcked(s) > from
+			return s != nil && report.MaxAcked(s) > from
 		})
 		deadline := time.Now().Add(time.Duration(rng.IntN(400)) * time.Millisecond)
-		eventually(t, time.Second, "random moment", func() bool { return time.Now().After(deadline) })
+		sidecartest.Eventually(t, time.Second, "random moment", func() bool { return time.Now().After(deadline) })
 		if victim == "master" {
 			t.Logf("round %d: SIGKILL master", round)
 			c.master.kill()
@@ -257,9 +259,9 @@ func TestFaultWriterKilledTornTail(t *testing.T) {
 	c.startMaster()
 	c.startSlave()
 	c.startWriter(3000, time.Minute)
-	eventually(t, 30*time.Second, "writer past the first segment", func() bool {
+	sidecartest.Eventually(t, 30*time.Second, "writer past the first segment", func() bool {
 		s := query(t, c.sock)
-		return s != nil && maxAcked(s) > faultSeg+faultSeg/3
+		return s != nil && report.MaxAcked(s) > faultSeg+faultSeg/3
 	})
 	c.writer.kill()
 	end := c.waitAckedValid()
@@ -267,7 +269,7 @@ func TestFaultWriterKilledTornTail(t *testing.T) {
 	if code := waitCode(t, c.sock, end+int64(len(torn)), time.Second); code != 2 {
 		t.Fatalf("wait covering torn bytes: exit %d, want 2 (timeout)", code)
 	}
-	if s := query(t, c.sock); s == nil || s.MasterEnd != end || maxAcked(s) != end {
+	if s := query(t, c.sock); s == nil || s.MasterEnd != end || report.MaxAcked(s) != end {
 		t.Fatalf("torn bytes moved the master's end or the ack: %+v (valid end %d)", s, end)
 	}
 	checkZero(t, c.sdir, end, len(torn))
@@ -331,16 +333,16 @@ func TestFaultRetentionNeedsReseed(t *testing.T) {
 	if out, code := runBin(t, "write", "--dir", c.mdir, "--segment-size", e2eSegment, "--count", "30000", "--retain", "2"); code != 0 {
 		t.Fatalf("write: %s", out)
 	}
-	eventually(t, 30*time.Second, "the master to drop the stopped slave", func() bool {
+	sidecartest.Eventually(t, 30*time.Second, "the master to drop the stopped slave", func() bool {
 		return strings.Contains(c.master.out.String(), "slave connection closed")
 	})
 	c.slave.cmd.Process.Signal(syscall.SIGCONT)
-	eventually(t, 30*time.Second, "the slave to log that it needs a reseed", func() bool {
+	sidecartest.Eventually(t, 30*time.Second, "the slave to log that it needs a reseed", func() bool {
 		return strings.Count(c.slave.out.String(), "needs a reseed") >= 1
 	})
 	before := dirSums(t, c.sdir)
 	n := strings.Count(c.slave.out.String(), "needs a reseed")
-	eventually(t, 30*time.Second, "a second refusal", func() bool {
+	sidecartest.Eventually(t, 30*time.Second, "a second refusal", func() bool {
 		return strings.Count(c.slave.out.String(), "needs a reseed") > n
 	})
 	if after := dirSums(t, c.sdir); !maps.Equal(before, after) {
@@ -461,20 +463,20 @@ func TestFaultSlaveDiskFull(t *testing.T) {
 	}
 	end := validEnd(t, c.mdir)
 	c.startSlave("--ack-after", "fsync", "--fsync", "every")
-	eventually(t, 30*time.Second, "the slave to log the write error", func() bool {
+	sidecartest.Eventually(t, 30*time.Second, "the slave to log the write error", func() bool {
 		return strings.Contains(c.slave.out.String(), "no space left")
 	})
 	s := query(t, c.sock)
 	var stuck int64
 	if s != nil {
-		stuck = maxAcked(s)
+		stuck = report.MaxAcked(s)
 	}
 	n := strings.Count(c.slave.out.String(), "no space left")
-	eventually(t, 30*time.Second, "another failed attempt", func() bool {
+	sidecartest.Eventually(t, 30*time.Second, "another failed attempt", func() bool {
 		return strings.Count(c.slave.out.String(), "no space left") > n
 	})
-	if s := query(t, c.sock); s != nil && (maxAcked(s) > stuck || maxAcked(s) >= end) {
-		t.Fatalf("a full slave kept acknowledging: %d -> %d (end %d)", stuck, maxAcked(s), end)
+	if s := query(t, c.sock); s != nil && (report.MaxAcked(s) > stuck || report.MaxAcked(s) >= end) {
+		t.Fatalf("a full slave kept acknowledging: %d -> %d (end %d)", stuck, report.MaxAcked(s), end)
 	}
 	if out, err := exec.Command("mount", "-o", "remount,size=64m", mnt).CombinedOutput(); err != nil {
 		t.Fatalf("grow tmpfs: %v %s", err, out)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hasidecar/hasidecar/sidecar/ack"
 	"github.com/hasidecar/hasidecar/sidecar/ackclient"
+	"github.com/hasidecar/hasidecar/sidecar/sidecartest"
 )
 
 // fdLimit is the master's RLIMIT_NOFILE in TestE2EMasterSurvivesFDExhaustion;
@@ -34,7 +35,7 @@ func TestE2EMasterSurvivesFDExhaustion(t *testing.T) {
 	}
 	c.master = startLimited(t, "master", fdLimit, "master", "--dir", c.mdir, "--listen", c.addr,
 		"--segment-size", e2eSegment, "--ack-socket", c.sock, "--heartbeat", "500ms", "--housekeeping", "5s")
-	eventually(t, 20*time.Second, "master ack socket", func() bool { return query(t, c.sock) != nil })
+	sidecartest.Eventually(t, 20*time.Second, "master ack socket", func() bool { return query(t, c.sock) != nil })
 
 	conns := make([]net.Conn, 0, fdConns)
 	defer func() {
@@ -55,7 +56,7 @@ func TestE2EMasterSurvivesFDExhaustion(t *testing.T) {
 			t.Fatalf("ack connection %d preamble: %v", len(conns), err)
 		}
 	}
-	eventually(t, 20*time.Second, "the master to report descriptor exhaustion (or exit)", func() bool {
+	sidecartest.Eventually(t, 20*time.Second, "the master to report descriptor exhaustion (or exit)", func() bool {
 		return strings.Contains(c.master.out.String(), "out of file descriptors") || c.master.exited()
 	})
 	if c.master.exited() {
@@ -67,7 +68,7 @@ func TestE2EMasterSurvivesFDExhaustion(t *testing.T) {
 		t.Fatalf("dial the HA port: %v", err)
 	}
 	conns = append(conns, ha)
-	eventually(t, 20*time.Second, "the HA port to report descriptor exhaustion (or exit)", func() bool {
+	sidecartest.Eventually(t, 20*time.Second, "the HA port to report descriptor exhaustion (or exit)", func() bool {
 		return strings.Contains(c.master.out.String(), `"listener": "HA port"`) || c.master.exited()
 	})
 	if c.master.exited() {

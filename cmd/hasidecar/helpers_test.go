@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hasidecar/hasidecar/cmd/hasidecar/internal/spawn"
 	"github.com/hasidecar/hasidecar/sidecar/ack"
 	"github.com/hasidecar/hasidecar/sidecar/ackclient"
 )
@@ -137,18 +138,6 @@ func (p *proc) wait(d time.Duration) error {
 	}
 }
 
-// eventually polls cond until it holds or d passes.
-func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond) // poll interval, not a stand-in for a condition
-	}
-}
-
 // query asks a master's ack socket for its state; nil if it does not answer.
 func query(t *testing.T, sock string) *ack.Snapshot {
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
@@ -181,7 +170,7 @@ func runBin(t *testing.T, args ...string) (string, int) {
 }
 
 func freeAddr(t *testing.T) string {
-	a, err := freePort()
+	a, err := spawn.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io/fs"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"github.com/hasidecar/hasidecar/plugins"
 	"github.com/hasidecar/hasidecar/plugins/builtin"
 	"github.com/hasidecar/hasidecar/sidecar/config"
+	"github.com/hasidecar/hasidecar/sidecar/role"
 )
 
 // defaultSegmentSize is every command's --segment-size default.
@@ -70,57 +70,6 @@ func (l *layoutFlags) build(p *fieldErrs, given bool) config.Layout {
 	return cfg
 }
 
-// openLayout returns the layout and a function that stops its plugin, if any.
-func openLayout(log *zap.Logger, l config.Layout) (plugins.Layout, func() error, error) {
-	if l.Plugin != "" {
-		return startExternal(log.Named("layout"), l.Plugin, l.PluginArgs, l.SegmentSize, l.PluginTimeout)
-	}
-	lay, err := builtin.Open(l.Name, builtin.Options{SegmentSize: l.SegmentSize, SkipCRC: l.SkipCRC,
-		RocketMQMessageMagic: l.MessageMagic, RocketMQBlankMagic: l.BlankMagic})
-	if err != nil {
-		return nil, nil, refusedError{fmt.Errorf("layout %s: %w", l.Name, err)}
-	}
-	return lay, func() error { return nil }, nil
-}
-
-// errSizeMismatch is a segment size the files in the directory contradict.
-var errSizeMismatch = errors.New("segment files contradict the segment size")
-
-// openLayoutFor opens the layout for the segment directory dir. For a
-// preallocated layout the files already in dir decide: without an explicit
-// --segment-size their size is used; files that disagree with an explicit
-// size, or with each other, are refused (exit 78) with both sizes named,
-// since replicating with the wrong size stops at the first segment's end.
-// A missing dir has nothing to say.
-func openLayoutFor(log *zap.Logger, l config.Layout, dir string) (plugins.Layout, func() error, error) {
-	lay, closeLayout, err := openLayout(log, l)
-	if err != nil {
-		return nil, nil, err
-	}
-	found, err := plugins.DetectSegmentSize(lay, dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return lay, closeLayout, nil
-	}
-	if err != nil {
-		closeLayout()
-		return nil, nil, refusedError{fmt.Errorf("%w in %s: %w (give the right --segment-size)", errSizeMismatch, dir, err)}
-	}
-	size := lay.Info().SegmentSize
-	switch {
-	case found == 0 || found == size:
-		return lay, closeLayout, nil
-	case l.SegmentSizeSet:
-		closeLayout()
-		return nil, nil, refusedError{fmt.Errorf("%w: --segment-size is %s (%d bytes) but the segment files in %s are %s (%d bytes)",
-			errSizeMismatch, plugins.FormatSize(size), size, dir, plugins.FormatSize(found), found)}
-	}
-	closeLayout()
-	log.Info("segment size taken from the segment files (--segment-size not given)", zap.String("dir", dir),
-		zap.Int64("segment_size", found), zap.Int64("default", size))
-	l.SegmentSize = found
-	return openLayout(log, l)
-}
-
 func parseMagics(s string) ([]uint32, error) {
 	if s == "" {
 		return nil, nil
@@ -144,5 +93,5 @@ func (l *layoutFlags) open(log *zap.Logger) (plugins.Layout, func() error, error
 	if len(p) > 0 {
 		return nil, nil, usageError{fmt.Errorf("--%w", p[0])}
 	}
-	return openLayout(log, cfg)
+	return role.OpenLayout(log, cfg)
 }

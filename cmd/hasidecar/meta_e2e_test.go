@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hasidecar/hasidecar/sidecar/sidecartest"
 )
 
 func mustInt(t *testing.T, s string) int64 {
@@ -54,14 +56,14 @@ func TestE2EMetadataMirror(t *testing.T) {
 		got, err := os.ReadFile(filepath.Join(smeta, name))
 		return err == nil && bytes.Equal(got, want)
 	}
-	eventually(t, 20*time.Second, "first mirror", func() bool { return same("topics.json") && same("consumerOffset.json") })
+	sidecartest.Eventually(t, 20*time.Second, "first mirror", func() bool { return same("topics.json") && same("consumerOffset.json") })
 	for i := 0; i < 5; i++ {
 		put("topics.json", 100<<10+i*4096, byte('c'+i))
-		eventually(t, 20*time.Second, "changed file", func() bool { return same("topics.json") })
+		sidecartest.Eventually(t, 20*time.Second, "changed file", func() bool { return same("topics.json") })
 	}
 	put("subscriptionGroup.json", 5000, 'z')
 	os.Remove(filepath.Join(mmeta, "consumerOffset.json"))
-	eventually(t, 20*time.Second, "added and deleted", func() bool {
+	sidecartest.Eventually(t, 20*time.Second, "added and deleted", func() bool {
 		_, err := os.Stat(filepath.Join(smeta, "consumerOffset.json"))
 		return same("subscriptionGroup.json") && os.IsNotExist(err)
 	})
@@ -98,17 +100,17 @@ func TestE2EMetadataOnDemand(t *testing.T) {
 	os.WriteFile(filepath.Join(mmeta, "topics.json"), []byte(`{"v":1}`), 0o644)
 	c.startMaster("--meta-dir", mmeta)
 	c.startSlave("--meta-dir", smeta, "--meta-interval", "1h")
-	eventually(t, 20*time.Second, "first mirror", func() bool {
+	sidecartest.Eventually(t, 20*time.Second, "first mirror", func() bool {
 		b, _ := os.ReadFile(filepath.Join(smeta, "topics.json"))
 		return string(b) == `{"v":1}`
 	})
 	os.WriteFile(filepath.Join(mmeta, "topics.json"), []byte(`{"v":2}`), 0o644)
 	// The master serves a file only once it has been quiet a while: SIGHUP,
 	// wait for that sync to finish, and again until the change came over.
-	eventually(t, 20*time.Second, "mirror on SIGHUP", func() bool {
+	sidecartest.Eventually(t, 20*time.Second, "mirror on SIGHUP", func() bool {
 		n := strings.Count(c.slave.out.String(), "on SIGHUP\t")
 		c.slave.cmd.Process.Signal(syscall.SIGHUP)
-		eventually(t, 10*time.Second, "the SIGHUP sync", func() bool {
+		sidecartest.Eventually(t, 10*time.Second, "the SIGHUP sync", func() bool {
 			return strings.Count(c.slave.out.String(), "on SIGHUP\t") > n
 		})
 		b, _ := os.ReadFile(filepath.Join(smeta, "topics.json"))

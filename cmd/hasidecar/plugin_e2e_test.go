@@ -2,7 +2,10 @@ package main
 
 import (
 	"bytes"
+	"github.com/hasidecar/hasidecar/cmd/hasidecar/internal/loadgen"
+	"github.com/hasidecar/hasidecar/cmd/hasidecar/internal/report"
 	"github.com/hasidecar/hasidecar/plugins"
+	"github.com/hasidecar/hasidecar/sidecar/sidecartest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -88,7 +91,7 @@ func pluginProcs(path string) []procStat {
 func childPlugin(t *testing.T, plugin string, p *proc, not ...int) int {
 	t.Helper()
 	pid := 0
-	eventually(t, 20*time.Second, p.name+"'s layout plugin process", func() bool {
+	sidecartest.Eventually(t, 20*time.Second, p.name+"'s layout plugin process", func() bool {
 		for _, ps := range pluginProcs(plugin) {
 			if ps.ppid == p.cmd.Process.Pid && !containsInt(not, ps.pid) {
 				pid = ps.pid
@@ -135,7 +138,7 @@ func reapPlugins(t *testing.T, plugin string) {
 // outputHas polls p's output for s.
 func outputHas(t *testing.T, p *proc, s string) {
 	t.Helper()
-	eventually(t, 20*time.Second, p.name+" to log "+strconv.Quote(s), func() bool { return strings.Contains(p.out.String(), s) })
+	sidecartest.Eventually(t, 20*time.Second, p.name+" to log "+strconv.Quote(s), func() bool { return strings.Contains(p.out.String(), s) })
 }
 
 // ackedBeyond waits until the slave acknowledged more than off and the
@@ -143,12 +146,12 @@ func outputHas(t *testing.T, p *proc, s string) {
 func (c *cluster) ackedBeyond(off int64) int64 {
 	c.t.Helper()
 	acked := int64(0)
-	eventually(c.t, 30*time.Second, "slave progress past "+strconv.FormatInt(off, 10), func() bool {
+	sidecartest.Eventually(c.t, 30*time.Second, "slave progress past "+strconv.FormatInt(off, 10), func() bool {
 		s := query(c.t, c.sock)
 		if s == nil {
 			return false
 		}
-		acked = maxAcked(s)
+		acked = report.MaxAcked(s)
 		return acked > off
 	})
 	return acked
@@ -162,7 +165,7 @@ func (c *cluster) finishLayout(layoutArgs ...string) int64 {
 	if err := c.writer.wait(60 * time.Second); err != nil {
 		c.t.Fatalf("writer: %v", err)
 	}
-	m := writerEnd.FindStringSubmatch(c.writer.out.String())
+	m := loadgen.EndPattern.FindStringSubmatch(c.writer.out.String())
 	if m == nil {
 		c.t.Fatalf("writer printed no end offset")
 	}
@@ -420,7 +423,7 @@ func TestWriteCrc32cResumes(t *testing.T) {
 	var ends []int64
 	for range 2 {
 		out, code := runBin(t, "write", "--layout", "crc32c", "--dir", dir, "--segment-size", "64KiB", "--count", "100", "--body-size", "1000")
-		m := writerEnd.FindStringSubmatch(out)
+		m := loadgen.EndPattern.FindStringSubmatch(out)
 		if code != 0 || m == nil {
 			t.Fatalf("write exit %d:\n%s", code, out)
 		}

@@ -8,6 +8,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hasidecar/hasidecar/cmd/hasidecar/internal/loadgen"
+	"github.com/hasidecar/hasidecar/cmd/hasidecar/internal/report"
+	"github.com/hasidecar/hasidecar/cmd/hasidecar/internal/spawn"
+	"github.com/hasidecar/hasidecar/sidecar/sidecartest"
 )
 
 // quickstartCommands are the README quickstart's hasidecar command lines
@@ -68,7 +73,7 @@ func TestE2EQuickstartAsWritten(t *testing.T) {
 
 	wargs := append(substitute(cmds["write"], master), "--segment-size", "1MiB", "--count", "3000", "--rate", "0", "--log-level", "warn")
 	out, code := runBin(t, append([]string{"write"}, wargs...)...)
-	m := writerEnd.FindStringSubmatch(out)
+	m := loadgen.EndPattern.FindStringSubmatch(out)
 	if code != 0 || m == nil {
 		t.Fatalf("writer exit %d:\n%s", code, out)
 	}
@@ -81,16 +86,16 @@ func TestE2EQuickstartAsWritten(t *testing.T) {
 		t.Fatalf("master with --segment-size 2MiB over 1 MiB files: exit %d, want 78 naming both sizes:\n%s", code, out)
 	}
 	start(t, "master", append([]string{"master"}, substitute(cmds["master"], master)...)...)
-	if err := waitSocket(t.Context(), sock, 10*time.Second); err != nil {
+	if err := spawn.WaitSocket(t.Context(), sock, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	s := start(t, "slave", append([]string{"slave"}, substitute(cmds["slave"], slave)...)...)
-	eventually(t, 20*time.Second, "the slave to take the master's segment size", func() bool {
+	sidecartest.Eventually(t, 20*time.Second, "the slave to take the master's segment size", func() bool {
 		return strings.Contains(s.out.String(), "took the master's segment size")
 	})
-	eventually(t, 60*time.Second, "the slave to acknowledge the writer's end", func() bool {
+	sidecartest.Eventually(t, 60*time.Second, "the slave to acknowledge the writer's end", func() bool {
 		q := query(t, sock)
-		return q != nil && q.MasterEnd == end && maxAcked(q) == end
+		return q != nil && q.MasterEnd == end && report.MaxAcked(q) == end
 	})
 	if out, code := runBin(t, append([]string{"status"}, substitute(cmds["status"], master)...)...); code != 0 || !strings.Contains(out, strconv.FormatInt(end, 10)) {
 		t.Fatalf("status exit %d, want the end %d:\n%s", code, end, out)

@@ -16,6 +16,8 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/hasidecar/hasidecar/cmd/hasidecar/internal/loadgen"
+	"github.com/hasidecar/hasidecar/sidecar/sidecartest"
 	"github.com/hasidecar/hasidecar/sidecar/tlsconf/tlstest"
 )
 
@@ -57,13 +59,13 @@ func TestE2EMetricsAndHealth(t *testing.T) {
 	c.startSlave("--metrics-listen", sm)
 	c.startWriter(3000, time.Second)
 	end := c.finishKeepSlave()
-	eventually(t, 10*time.Second, "master metrics at the end", func() bool {
+	sidecartest.Eventually(t, 10*time.Second, "master metrics at the end", func() bool {
 		f := scrape(t, mm)
 		v, ok := gauge(f, "hasidecar_master_end_offset")
 		a, ok2 := gauge(f, "hasidecar_slave_acked_offset")
 		return ok && ok2 && int64(v) == end && int64(a) == end
 	})
-	eventually(t, 10*time.Second, "slave metrics at the end", func() bool {
+	sidecartest.Eventually(t, 10*time.Second, "slave metrics at the end", func() bool {
 		v, ok := gauge(scrape(t, sm), "hasidecar_slave_written_offset")
 		return ok && int64(v) == end
 	})
@@ -85,7 +87,7 @@ func (c *cluster) finishKeepSlave() int64 {
 	if err := c.writer.wait(60 * time.Second); err != nil {
 		c.t.Fatalf("writer: %v", err)
 	}
-	m := writerEnd.FindStringSubmatch(c.writer.out.String())
+	m := loadgen.EndPattern.FindStringSubmatch(c.writer.out.String())
 	if m == nil {
 		c.t.Fatal("writer printed no end offset")
 	}
@@ -105,18 +107,18 @@ func TestE2EReloadOnSIGHUP(t *testing.T) {
 	}
 	write("any")
 	c.startMaster("--config", cfg)
-	eventually(t, 5*time.Second, "policy any", func() bool { s := query(t, c.sock); return s != nil && s.Policy.String() == "any" })
+	sidecartest.Eventually(t, 5*time.Second, "policy any", func() bool { s := query(t, c.sock); return s != nil && s.Policy.String() == "any" })
 	write("quorum=2")
 	c.master.cmd.Process.Signal(syscall.SIGHUP)
-	eventually(t, 5*time.Second, "policy quorum=2 after SIGHUP", func() bool {
+	sidecartest.Eventually(t, 5*time.Second, "policy quorum=2 after SIGHUP", func() bool {
 		s := query(t, c.sock)
 		return s != nil && s.Policy.String() == "quorum=2"
 	})
 	// The policy is applied, then logged: wait for the line as well.
-	eventually(t, 5*time.Second, "the reload log line", func() bool { return strings.Contains(c.master.out.String(), "reloaded") })
+	sidecartest.Eventually(t, 5*time.Second, "the reload log line", func() bool { return strings.Contains(c.master.out.String(), "reloaded") })
 	write("quorum=zero") // refused: the running policy stays
 	c.master.cmd.Process.Signal(syscall.SIGHUP)
-	eventually(t, 5*time.Second, "refused reload logged", func() bool { return strings.Contains(c.master.out.String(), "refused") })
+	sidecartest.Eventually(t, 5*time.Second, "refused reload logged", func() bool { return strings.Contains(c.master.out.String(), "refused") })
 	if s := query(t, c.sock); s == nil || s.Policy.String() != "quorum=2" {
 		t.Fatalf("policy changed by a bad reload: %+v", s)
 	}
@@ -134,7 +136,7 @@ func TestE2EMutualTLSAndAllowList(t *testing.T) {
 	// A slave with a certificate from another CA is refused and writes nothing.
 	bad := start(t, "bad-slave", "slave", "--dir", filepath.Join(c.dir, "bad"), "--master", c.addr, "--segment-size", e2eSegment,
 		"--tls-cert", badCert, "--tls-key", badKey, "--tls-ca", ca.File, "--max-backoff", "200ms")
-	eventually(t, 10*time.Second, "bad certificate refused", func() bool { return strings.Contains(bad.out.String(), "certificate required") })
+	sidecartest.Eventually(t, 10*time.Second, "bad certificate refused", func() bool { return strings.Contains(bad.out.String(), "certificate required") })
 	bad.kill()
 	c.startSlave("--tls-cert", cliCert, "--tls-key", cliKey, "--tls-ca", ca.File)
 	c.startWriter(3000, time.Second)
@@ -145,7 +147,7 @@ func TestE2EAllowListRefuses(t *testing.T) {
 	c := newCluster(t)
 	c.startMaster("--allow-slaves", "127.0.0.2")
 	c.startSlave()
-	eventually(t, 10*time.Second, "refusal logged", func() bool {
+	sidecartest.Eventually(t, 10*time.Second, "refusal logged", func() bool {
 		return strings.Contains(c.master.out.String(), "127.0.0.1") &&
 			strings.Contains(strings.ToLower(c.master.out.String()), "refus")
 	})

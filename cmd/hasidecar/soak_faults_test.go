@@ -14,8 +14,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hasidecar/hasidecar/cmd/hasidecar/internal/report"
 	"github.com/hasidecar/hasidecar/plugins"
 	"github.com/hasidecar/hasidecar/sidecar/ack"
+	"github.com/hasidecar/hasidecar/sidecar/sidecartest"
 )
 
 // soakFDLimit is the master's descriptor limit in the soak: low enough that
@@ -27,7 +29,7 @@ func (s *soak) startSoakMaster() {
 	c := s.c
 	c.master = startLimited(s.t, "master", soakFDLimit, "master", "--dir", c.mdir, "--listen", c.addr,
 		"--segment-size", e2eSegment, "--ack-socket", c.sock, "--heartbeat", "500ms", "--housekeeping", "5s")
-	eventually(s.t, 20*time.Second, "master ack socket", func() bool { return query(s.t, c.sock) != nil })
+	sidecartest.Eventually(s.t, 20*time.Second, "master ack socket", func() bool { return query(s.t, c.sock) != nil })
 }
 
 // slaveLevels are the acknowledgement levels a slave restarts with; an OK
@@ -66,13 +68,13 @@ func (s *soak) rewriteSegment() {
 	s.okMax = min(s.okMax, cut)
 	s.t.Logf("rewrite: zeroed [%d, %d) of the live segment", cut, end)
 	refused := false
-	eventually(s.t, 30*time.Second, "the slave refused as diverged, or caught up at the cut", func() bool {
+	sidecartest.Eventually(s.t, 30*time.Second, "the slave refused as diverged, or caught up at the cut", func() bool {
 		if strings.Contains(s.c.slave.out.String()[mark:], `"code": "diverged"`) {
 			refused = true
 			return true
 		}
 		st := query(s.t, s.c.sock)
-		return st != nil && st.MasterEnd == cut && maxAcked(st) == cut
+		return st != nil && st.MasterEnd == cut && report.MaxAcked(st) == cut
 	})
 	if refused {
 		s.reseeds++
@@ -138,7 +140,7 @@ func (s *soak) exhaustDescriptors(hold time.Duration) {
 	if s.c.master.exited() {
 		s.t.Fatalf("master exited under descriptor exhaustion (%d connections): %v", len(conns), s.c.master.err)
 	}
-	eventually(s.t, 20*time.Second, "the master serving QUERY after descriptor exhaustion", func() bool {
+	sidecartest.Eventually(s.t, 20*time.Second, "the master serving QUERY after descriptor exhaustion", func() bool {
 		return query(s.t, s.c.sock) != nil
 	})
 }

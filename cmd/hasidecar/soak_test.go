@@ -15,22 +15,26 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hasidecar/hasidecar/cmd/hasidecar/internal/loadgen"
+	"github.com/hasidecar/hasidecar/cmd/hasidecar/internal/spawn"
 	"github.com/hasidecar/hasidecar/plugins/rocketmq"
 	"github.com/hasidecar/hasidecar/sidecar/ack"
 	"github.com/hasidecar/hasidecar/sidecar/ackclient"
 	"github.com/hasidecar/hasidecar/sidecar/faultproxy"
+	"github.com/hasidecar/hasidecar/sidecar/sidecartest"
 )
 
 // goWriter appends RocketMQ records in-process with several workers, each
 // making every append a synchronous commit through the ack socket, and
 // records every offset that got OK: the evidence the soak checks.
 type goWriter struct {
-	w      *rocketmqAppender
+	w      loadgen.Appender
 	sock   string
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
 	appendMu sync.Mutex // the broker's put-message lock
+	appended int64      // appends begun, under appendMu
 
 	clMu sync.Mutex
 	cl   *ackclient.Client
@@ -47,7 +51,7 @@ func startGoWriter(t *testing.T, dir, sock string, workers int) (*goWriter, erro
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(t.Context())
-	g := &goWriter{w: &rocketmqAppender{w: w}, sock: sock, cancel: cancel, status: map[string]int64{}}
+	g := &goWriter{w: loadgen.NewRocketMQ(w), sock: sock, cancel: cancel, status: map[string]int64{}}
 	for range workers {
 		g.wg.Go(func() { g.run(ctx) })
 	}
@@ -77,16 +81,17 @@ func (g *goWriter) run(ctx context.Context) {
 		if !g.wait(ctx, end) {
 			// NOT_AVAILABLE and errors answer at once: back off instead of
 			// filling the disk at full speed while the slave is away.
-			sleepUntil(ctx, time.Now().Add(20*time.Millisecond))
+			spawn.SleepUntil(ctx, time.Now().Add(20*time.Millisecond))
 		}
-		sleepUntil(ctx, time.Now().Add(2*time.Millisecond)) // at most ~2000 appends/s over 4 workers
+		spawn.SleepUntil(ctx, time.Now().Add(2*time.Millisecond)) // at most ~2000 appends/s over 4 workers
 	}
 }
 
 func (g *goWriter) append(body []byte) (int64, error) {
 	g.appendMu.Lock()
 	defer g.appendMu.Unlock()
-	n := g.w.qo + 1
+	g.appended++
+	n := g.appended
 	body[n%int64(len(body))] = byte(n) // every record's bytes differ
 	return g.w.Append(body)
 }
@@ -255,7 +260,7 @@ func (s *soak) step() {
 }
 
 // pause lets the system run; the schedule's own timing, not a condition.
-func (s *soak) pause(d time.Duration) { sleepUntil(s.t.Context(), time.Now().Add(d)) }
+func (s *soak) pause(d time.Duration) { spawn.SleepUntil(s.t.Context(), time.Now().Add(d)) }
 
 // killSlave SIGKILLs the slave, restarts it and checks that everything
 // that got OK before the kill is below its recovered end.
@@ -264,7 +269,7 @@ func (s *soak) killSlave() {
 	s.c.slave.kill()
 	s.startSoakSlave()
 	var rec int64 = -1
-	eventually(s.t, 30*time.Second, "the restarted slave's recovery line", func() bool {
+	sidecartest.Eventually(s.t, 30*time.Second, "the restarted slave's recovery line", func() bool {
 		m := recoveredEnd.FindStringSubmatch(s.c.slave.out.String())
 		if m != nil {
 			rec, _ = strconv.ParseInt(m[1], 10, 64)
@@ -347,7 +352,7 @@ func (s *soak) finish(seed uint64) {
 	s.c.slave.kill()
 	s.startSoakSlave()
 	var rec int64 = -1
-	eventually(t, 30*time.Second, "the final slave's recovery line", func() bool {
+	sidecartest.Eventually(t, 30*time.Second, "the final slave's recovery line", func() bool {
 		m := recoveredEnd.FindStringSubmatch(s.c.slave.out.String())
 		if m != nil {
 			rec, _ = strconv.ParseInt(m[1], 10, 64)

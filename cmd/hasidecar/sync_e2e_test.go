@@ -25,8 +25,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hasidecar/hasidecar/cmd/hasidecar/internal/loadgen"
 	"github.com/hasidecar/hasidecar/sidecar/ack"
 	"github.com/hasidecar/hasidecar/sidecar/ackclient"
+	"github.com/hasidecar/hasidecar/sidecar/sidecartest"
 )
 
 // syncMargin is how far past its timeout a wait may end: scheduling of
@@ -47,7 +49,7 @@ func (c *cluster) writeCount(n int) int64 {
 	c.t.Helper()
 	defer logTook(c.t, "write "+strconv.Itoa(n)+" records", time.Now())
 	out, code := runBin(c.t, "write", "--dir", c.mdir, "--segment-size", e2eSegment, "--count", strconv.Itoa(n), "--log-level", "warn")
-	m := writerEnd.FindStringSubmatch(out)
+	m := loadgen.EndPattern.FindStringSubmatch(out)
 	if code != 0 || m == nil {
 		c.t.Fatalf("write exit %d:\n%s", code, out)
 	}
@@ -67,7 +69,7 @@ func (c *cluster) waitSlaves(n int) *ack.Snapshot {
 	c.t.Helper()
 	defer logTook(c.t, strconv.Itoa(n)+" slave(s) connected", time.Now())
 	var s *ack.Snapshot
-	eventually(c.t, 20*time.Second, strconv.Itoa(n)+" connected slave(s)", func() bool {
+	sidecartest.Eventually(c.t, 20*time.Second, strconv.Itoa(n)+" connected slave(s)", func() bool {
 		s = query(c.t, c.sock)
 		return s != nil && len(s.Slaves) == n
 	})
@@ -184,7 +186,7 @@ func TestE2ESyncWaitOKOnceSlaveHasBytes(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "sync waits: 300 (OK=300)") {
 		t.Fatalf("synchronous writer exit %d:\n%s", code, out)
 	}
-	end2, _ := strconv.ParseInt(writerEnd.FindStringSubmatch(out)[1], 10, 64)
+	end2, _ := strconv.ParseInt(loadgen.EndPattern.FindStringSubmatch(out)[1], 10, 64)
 	sameBytes(t, c.mdir, c.sdir, end2)
 
 	// Many waits pipelined on one ackclient connection for bytes not yet
@@ -322,7 +324,7 @@ func TestE2ESyncQuorumTwoSlaves(t *testing.T) {
 func checkStatusTwoSlaves(t *testing.T, sock string, end int64) {
 	t.Helper()
 	var snap *ack.Snapshot
-	eventually(t, 10*time.Second, "both slaves to acknowledge the end", func() bool {
+	sidecartest.Eventually(t, 10*time.Second, "both slaves to acknowledge the end", func() bool {
 		snap = query(t, sock)
 		return snap != nil && len(snap.Slaves) == 2 && snap.Slaves[0].Acked == end && snap.Slaves[1].Acked == end
 	})
@@ -374,7 +376,7 @@ func TestE2ESyncFallbehind(t *testing.T) {
 	cont := func() { c.slave.cmd.Process.Signal(syscall.SIGCONT) }
 	defer cont()
 	end2 := c.writeCount(4700) // ~5.2 MiB
-	eventually(t, 10*time.Second, "the master to see its new end", func() bool {
+	sidecartest.Eventually(t, 10*time.Second, "the master to see its new end", func() bool {
 		s := query(t, c.sock)
 		return s != nil && s.MasterEnd == end2
 	})
@@ -387,7 +389,7 @@ func TestE2ESyncFallbehind(t *testing.T) {
 		t.Fatalf("hasidecar wait with the slave behind: exit %d, want 3 and the reason:\n%s", code, out)
 	}
 	cont()
-	eventually(t, 20*time.Second, "the slave to catch up", func() bool {
+	sidecartest.Eventually(t, 20*time.Second, "the slave to catch up", func() bool {
 		s := query(t, c.sock)
 		return s != nil && s.Committed == end2
 	})
