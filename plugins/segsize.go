@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+
+	"github.com/hasidecar/hasidecar/plugins/bytesize"
 )
 
 // ErrSegmentSize means segment files contradict a segment size: another
@@ -34,7 +36,7 @@ func (e *SegmentSizeError) Unwrap() error { return ErrSegmentSize }
 
 // SizeText renders n as "1048576 bytes (1MiB)", or "1000 bytes".
 func sizeText(n int64) string {
-	if f := FormatSize(n); f != strconv.FormatInt(n, 10) {
+	if f := bytesize.Format(n); f != strconv.FormatInt(n, 10) {
 		return fmt.Sprintf("%d bytes (%s)", n, f)
 	}
 	return fmt.Sprintf("%d bytes", n)

@@ -7,7 +7,7 @@ import (
 	"os"
 	"strconv"
 
-	"github.com/hasidecar/hasidecar/plugins"
+	"github.com/hasidecar/hasidecar/plugins/bytesize"
 	"github.com/hasidecar/hasidecar/sidecar/config"
 )
 
@@ -20,7 +20,7 @@ func (p *fieldErrs) add(name, value string, err error) {
 }
 
 func (p *fieldErrs) size(name, s string) int64 {
-	n, err := plugins.ParseSize(s)
+	n, err := bytesize.Parse(s)
 	if err != nil {
 		p.add(name, s, err)
 	}

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/hasidecar/hasidecar/cmd/hasidecar/internal/bench"
-	"github.com/hasidecar/hasidecar/plugins"
+	"github.com/hasidecar/hasidecar/plugins/bytesize"
 )
 
 // runBench maps `hasidecar bench`'s flags onto bench.Config.
@@ -32,10 +32,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	var err error
-	if c.Total, err = plugins.ParseSize(total); err != nil {
+	if c.Total, err = bytesize.Parse(total); err != nil {
 		return usageError{fmt.Errorf("--total: %w", err)}
 	}
-	if c.SegmentSize, err = plugins.ParseSize(segment); err != nil {
+	if c.SegmentSize, err = bytesize.Parse(segment); err != nil {
 		return usageError{fmt.Errorf("--segment-size: %w", err)}
 	}
 	if c.Mode == "sync" {

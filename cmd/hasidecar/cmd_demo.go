@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/hasidecar/hasidecar/cmd/hasidecar/internal/demo"
-	"github.com/hasidecar/hasidecar/plugins"
+	"github.com/hasidecar/hasidecar/plugins/bytesize"
 )
 
 // runDemo maps `hasidecar demo`'s flags onto demo.Config.
@@ -25,7 +25,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	var err error
-	if c.SegmentSize, err = plugins.ParseSize(segment); err != nil {
+	if c.SegmentSize, err = bytesize.Parse(segment); err != nil {
 		return usageError{fmt.Errorf("--segment-size: %w", err)}
 	}
 	if c.Exe, err = os.Executable(); err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hasidecar/hasidecar/cmd/hasidecar/internal/report"
 	"github.com/hasidecar/hasidecar/plugins"
+	"github.com/hasidecar/hasidecar/plugins/bytesize"
 	"github.com/hasidecar/hasidecar/sidecar/verify"
 )
 
@@ -103,7 +104,7 @@ func (c *verifyCmd) openLayout() (plugins.Layout, func() error, string, error) {
 		if !c.explicit {
 			how = "the --segment-size default"
 		}
-		return lay, closeLayout, fmt.Sprintf("segment size %s (%d bytes), %s", plugins.FormatSize(size), size, how), nil
+		return lay, closeLayout, fmt.Sprintf("segment size %s (%d bytes), %s", bytesize.Format(size), size, how), nil
 	}
 	found, err := plugins.DetectSegmentSize(lay, c.a, c.b)
 	if err != nil {
@@ -114,7 +115,7 @@ func (c *verifyCmd) openLayout() (plugins.Layout, func() error, string, error) {
 		}
 		return nil, nil, "", err
 	}
-	sizeFrom := fmt.Sprintf("segment size %s (%d bytes) detected from the segment files (--segment-size not given)", plugins.FormatSize(found), found)
+	sizeFrom := fmt.Sprintf("segment size %s (%d bytes) detected from the segment files (--segment-size not given)", bytesize.Format(found), found)
 	if found == size {
 		return lay, closeLayout, sizeFrom, nil
 	}

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/hasidecar/hasidecar/cmd/hasidecar/internal/loadgen"
-	"github.com/hasidecar/hasidecar/plugins"
+	"github.com/hasidecar/hasidecar/plugins/bytesize"
 )
 
 // writeCmd is `hasidecar write`'s flags: loadgen.Config and the logger.
@@ -48,7 +48,7 @@ func runWrite(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usageError{fmt.Errorf("write: --dir is required; --body-size and --writers must be positive")}
 	}
 	var err error
-	if c.cfg.SegmentSize, err = plugins.ParseSize(c.segment); err != nil {
+	if c.cfg.SegmentSize, err = bytesize.Parse(c.segment); err != nil {
 		return usageError{fmt.Errorf("--segment-size: %w", err)}
 	}
 	log, _, err := c.log.build(stderr)

@@ -13,12 +13,13 @@ import (
 
 	"github.com/hasidecar/hasidecar/plugins"
 	"github.com/hasidecar/hasidecar/plugins/builtin"
+	"github.com/hasidecar/hasidecar/plugins/bytesize"
 	"github.com/hasidecar/hasidecar/sidecar/config"
 	"github.com/hasidecar/hasidecar/sidecar/role"
 )
 
 // defaultSegmentSize is every command's --segment-size default.
-var defaultSegmentSize = plugins.FormatSize(config.DefaultSegmentSize)
+var defaultSegmentSize = bytesize.Format(config.DefaultSegmentSize)
 
 // layoutFlags select the storage layout; master, slave and verify take the
 // same ones, and master and slave must agree.

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hasidecar/hasidecar/plugins"
+	"github.com/hasidecar/hasidecar/plugins/bytesize"
 )
 
 // Bounds. A heartbeat or housekeeping interval below them would make a
@@ -93,4 +93,4 @@ func within(path, dir string) bool {
 	return err == nil && (rel == "." || (rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))))
 }
 
-func sizeText(n int64) string { return plugins.FormatSize(n) }
+func sizeText(n int64) string { return bytesize.Format(n) }

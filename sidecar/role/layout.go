@@ -10,6 +10,7 @@ import (
 
 	"github.com/hasidecar/hasidecar/plugins"
 	"github.com/hasidecar/hasidecar/plugins/builtin"
+	"github.com/hasidecar/hasidecar/plugins/bytesize"
 	"github.com/hasidecar/hasidecar/plugins/external"
 	"github.com/hasidecar/hasidecar/sidecar/config"
 )
@@ -81,7 +82,7 @@ func OpenLayoutFor(log *zap.Logger, l config.Layout, dir string) (plugins.Layout
 	case l.SegmentSizeSet:
 		closeLayout()
 		return nil, nil, layoutError{fmt.Errorf("%w: --segment-size is %s (%d bytes) but the segment files in %s are %s (%d bytes)",
-			ErrSizeMismatch, plugins.FormatSize(size), size, dir, plugins.FormatSize(found), found)}
+			ErrSizeMismatch, bytesize.Format(size), size, dir, bytesize.Format(found), found)}
 	}
 	closeLayout()
 	log.Info("segment size taken from the segment files (--segment-size not given)", zap.String("dir", dir),

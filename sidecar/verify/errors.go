@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/hasidecar/hasidecar/plugins"
+	"github.com/hasidecar/hasidecar/plugins/bytesize"
 )
 
 // ErrNoSegments means a directory holds no segment of the layout: it is
@@ -49,7 +49,7 @@ func (e *SizeError) Unwrap() error { return ErrSegmentSize }
 
 // sizeText renders n as "1048576 bytes (1MiB)".
 func sizeText(n int64) string {
-	if f := plugins.FormatSize(n); f != fmt.Sprint(n) {
+	if f := bytesize.Format(n); f != fmt.Sprint(n) {
 		return fmt.Sprintf("%d bytes (%s)", n, f)
 	}
 	return fmt.Sprintf("%d bytes", n)

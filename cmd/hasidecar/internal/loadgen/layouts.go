@@ -8,6 +8,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/hasidecar/hasidecar/plugins"
+	"github.com/hasidecar/hasidecar/plugins/bytesize"
 	"github.com/hasidecar/hasidecar/plugins/crc32c"
 	"github.com/hasidecar/hasidecar/plugins/rocketmq"
 	"github.com/hasidecar/hasidecar/sidecar/role"
@@ -58,7 +59,7 @@ func (c Config) size(log *zap.Logger) (int64, error) {
 		return 0, fmt.Errorf("write: %w in %s: %w (give the right --segment-size)", role.ErrSizeMismatch, c.Dir, err)
 	case c.SizeGiven:
 		return 0, fmt.Errorf("write: %w: --segment-size is %s (%d bytes) but the segment files in %s are %s (%d bytes)",
-			role.ErrSizeMismatch, plugins.FormatSize(size), size, c.Dir, plugins.FormatSize(found), found)
+			role.ErrSizeMismatch, bytesize.Format(size), size, c.Dir, bytesize.Format(found), found)
 	}
 	log.Info("segment size taken from the segment files (--segment-size not given)", zap.String("dir", c.Dir), zap.Int64("segment_size", found))
 	return found, nil

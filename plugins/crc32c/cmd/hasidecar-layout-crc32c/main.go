@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hasidecar/hasidecar/plugins"
+	"github.com/hasidecar/hasidecar/plugins/bytesize"
 	"github.com/hasidecar/hasidecar/plugins/crc32c"
 	"github.com/hasidecar/hasidecar/plugins/shared"
 )
@@ -34,7 +35,7 @@ func run(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	size, err := plugins.ParseSize(*sizeFlag)
+	size, err := bytesize.Parse(*sizeFlag)
 	if err != nil {
 		return err
 	}

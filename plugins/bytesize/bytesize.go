@@ -1,10 +1,14 @@
-package plugins
+package bytesize
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 )
+
+// ErrSyntax means a text is not a byte size.
+var ErrSyntax = errors.New("bytesize: not a byte size")
 
 var sizeUnits = []struct {
 	suffix string
@@ -15,10 +19,10 @@ var sizeUnits = []struct {
 	{"k", 1 << 10}, {"m", 1 << 20}, {"g", 1 << 30}, {"b", 1},
 }
 
-// ParseSize parses a byte size such as "1GiB", "64MiB", "32k" or "1073741824".
+// Parse parses a byte size such as "1GiB", "64MiB", "32k" or "1073741824".
 // Binary units (KiB, MiB, GiB, TiB and the short K, M, G) are powers of 1024;
 // KB, MB and GB are powers of 1000. Sizes must be positive.
-func ParseSize(s string) (int64, error) {
+func Parse(s string) (int64, error) {
 	t := strings.ToLower(strings.TrimSpace(s))
 	mult := int64(1)
 	for _, u := range sizeUnits {
@@ -29,16 +33,16 @@ func ParseSize(s string) (int64, error) {
 	}
 	n, err := strconv.ParseInt(t, 10, 64)
 	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("size %q: want a positive number of bytes, optionally with KiB, MiB or GiB: %w", s, ErrBadConfig)
+		return 0, fmt.Errorf("size %q: want a positive number of bytes, optionally with KiB, MiB or GiB: %w", s, ErrSyntax)
 	}
 	if n > (1<<62)/mult {
-		return 0, fmt.Errorf("size %q is too large: %w", s, ErrBadConfig)
+		return 0, fmt.Errorf("size %q is too large: %w", s, ErrSyntax)
 	}
 	return n * mult, nil
 }
 
-// FormatSize renders n bytes with the largest binary unit that divides it.
-func FormatSize(n int64) string {
+// Format renders n bytes with the largest binary unit that divides it.
+func Format(n int64) string {
 	for _, u := range []struct {
 		s string
 		m int64
