@@ -71,7 +71,7 @@ func TestE2ERewrittenLiveSegment(t *testing.T) {
 	}
 	sidecartest.Eventually(t, 20*time.Second, "slave refused as diverged", func() bool {
 		out := c.slave.out.String()
-		return strings.Contains(out, "refused") && strings.Contains(out, "rewritten")
+		return strings.Contains(out, "refused this slave") && strings.Contains(out, `"code": "diverged"`)
 	})
 	got := readFile(t, filepath.Join(c.sdir, name))
 	if n := firstDifference(got, oldBytes); n < len(got) && !allZeroFrom(got, n) {
