@@ -119,7 +119,7 @@ func (r *Master) Run(ctx context.Context) error {
 	r.log.Info("master serving", zap.String("dir", c.Dir), zap.String("listen", r.ln.Addr().String()),
 		zap.String("layout", r.lay.Info().String()), zap.String("ack_policy", c.AckPolicy.String()))
 	r.ran.Store(true)
-	err := runAll(ctx, append(r.fns, func(ctx context.Context) error { return r.m.Serve(ctx, r.ln) })...)
+	err := RunAll(ctx, append(r.fns, func(ctx context.Context) error { return r.m.Serve(ctx, r.ln) })...)
 	r.log.Info("master stopped", zap.Error(err))
 	r.Close()
 	return err

@@ -69,9 +69,10 @@ func listenMetrics(s config.Service, log *zap.Logger, healthy, ready func() erro
 	return srv, nil
 }
 
-// runAll runs each function with a shared context; the first error (or the
-// first function to return) cancels the rest, and runAll waits for all.
-func runAll(ctx context.Context, fns ...func(context.Context) error) error {
+// RunAll runs each function with a shared context; the first error (or the
+// first function to return) cancels the rest, and RunAll waits for all. A
+// program that runs a role beside its own loops can use it.
+func RunAll(ctx context.Context, fns ...func(context.Context) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (

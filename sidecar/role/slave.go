@@ -98,7 +98,7 @@ func (r *Slave) Run(ctx context.Context) error {
 	if r.mc != nil {
 		fns = append(fns, r.mc.Run)
 	}
-	runErr := runAll(ctx, fns...)
+	runErr := RunAll(ctx, fns...)
 	if err := r.Close(); err != nil {
 		runErr = errors.Join(runErr, err)
 	}
