@@ -208,7 +208,7 @@ func TestE2EBoundsNameTheLimit(t *testing.T) {
 		{[]string{"slave", "--dir", dir, "--master", "127.0.0.1:1", "--state-dir", dir}, "outside dir"},
 		{[]string{"slave", "--dir", dir, "--master", "127.0.0.1:1", "--state-dir", filepath.Join(dir, "st")}, "outside dir"},
 	} {
-		out, code := runBin(t, tc.args...)
+		_, out, code := runSplit(t, nil, tc.args...)
 		if code != 64 || !strings.Contains(out, tc.want) {
 			t.Errorf("%v: exit %d, want 64 and %q:\n%s", tc.args, code, tc.want, out)
 		}
@@ -219,7 +219,7 @@ func TestE2EBoundsNameTheLimit(t *testing.T) {
 func TestE2EReseedValidatesFirst(t *testing.T) {
 	f := newRoleFixture(t, "slave")
 	before := f.snapshot(t)
-	out, code := runBin(t, "slave", "--dir", f.dir, "--state-dir", f.stateDir, "--master", freeAddr(t), "--reseed",
+	_, out, code := runSplit(t, nil, "slave", "--dir", f.dir, "--state-dir", f.stateDir, "--master", freeAddr(t), "--reseed",
 		"--meta-dir", t.TempDir(), "--meta-include", "[")
 	if code != 64 || !strings.Contains(out, "meta-include") {
 		t.Fatalf("exit %d, want 64 naming --meta-include:\n%s", code, out)
