@@ -110,10 +110,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return nil
 	case "-version", "--version":
 		return runVersion(ctx, nil, stdout, stderr)
-	case "gen-docs": // hidden: the maintainers' generator (gendocs.go)
-		return runGenDocs(ctx, args[1:], stdout, stderr)
 	}
 	cmd, ok := commands()[args[0]]
+	if args[0] == "gen-docs" { // hidden: the maintainers' generator (gendocs.go)
+		cmd, ok = runGenDocs, true
+	}
 	if !ok {
 		fmt.Fprint(stderr, usage)
 		return usageError{fmt.Errorf("unknown command %q", args[0])}
