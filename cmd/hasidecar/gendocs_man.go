@@ -23,7 +23,8 @@ func roff(s string) string {
 
 var mdCodeSpan = regexp.MustCompile("`([^`]+)`")
 
-// roffMD is roff of a README cell: `code` in bold.
+// roffMD is roff of markdown-ish text (a README cell, a help line):
+// `code` in bold.
 func roffMD(s string) string {
 	return mdCodeSpan.ReplaceAllString(roff(s), `\fB$1\fR`)
 }
@@ -70,7 +71,7 @@ func (k *kit) seeAlso(w io.Writer, except string) {
 
 func (k *kit) writeCmdPage(w io.Writer, c docCmd) error {
 	manHeader(w, "hasidecar-"+c.word, c.about)
-	fmt.Fprintf(w, ".SH SYNOPSIS\n%s\n.SH DESCRIPTION\n%s\n", roff(c.help.synopsis), roff(c.help.about))
+	fmt.Fprintf(w, ".SH SYNOPSIS\n%s\n.SH DESCRIPTION\n%s\n", roff(c.help.synopsis), roffMD(c.help.about))
 	if len(c.flags) > 0 {
 		fmt.Fprint(w, ".SH OPTIONS\n")
 	}
