@@ -14,4 +14,10 @@
 // internal/demo, internal/bench and internal/loadgen (which run this
 // binary as child processes through internal/spawn). The end-to-end tests
 // in this package run the real binary as separate processes.
+//
+// The hidden command gen-docs (gendocs*.go; `go generate ./cmd/hasidecar`)
+// writes the man pages and shell completions under systemd/package/gen and
+// REFERENCE.md from the commands' own FlagSets, the usage, the README's
+// exit-code table, sidecar/config and metrics.Catalog; a test fails when
+// the committed files are stale.
 package main

@@ -48,6 +48,10 @@ var helps = map[string]cmdHelp{
 	"config check": {"hasidecar config check [--role master|slave] [--env ENVFILE] FILE",
 		"Validates FILE (and ENVFILE) exactly as `hasidecar run` and the roles do, touching nothing: prints \"FILE: OK\" or every problem (exit 1).",
 		"hasidecar config check --env /etc/hasidecar/broker-a-master.env /etc/hasidecar/broker-a-master.toml"},
+	// gen-docs is hidden (not in the usage or the README): see gendocs.go.
+	"gen-docs": {"hasidecar gen-docs [--root DIR] [--out DIR]",
+		"Writes the man pages, shell completions and REFERENCE.md from this binary's commands (maintainers: go generate ./cmd/hasidecar).",
+		"hasidecar gen-docs --root . --out /tmp/docs"},
 	"run": {"hasidecar run --config FILE [flags of the file's role]",
 		"Runs the role the file names (role = \"master\" or \"slave\"): the systemd unit's entry point.",
 		"hasidecar run --config /etc/hasidecar/broker-a-master.toml"},

@@ -112,6 +112,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runVersion(ctx, nil, stdout, stderr)
 	}
 	cmd, ok := commands()[args[0]]
+	if args[0] == "gen-docs" { // hidden: the maintainers' generator (gendocs.go)
+		cmd, ok = runGenDocs, true
+	}
 	if !ok {
 		fmt.Fprint(stderr, usage)
 		return usageError{fmt.Errorf("unknown command %q", args[0])}

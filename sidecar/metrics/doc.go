@@ -73,6 +73,10 @@
 //	hasidecar_sync_wait_seconds{status}  histogram  WAIT duration, 50us..10s
 //	hasidecar_sync_results_total{status} counter    WAIT answers: OK, TIMEOUT, NOT_AVAILABLE
 //
+// Catalog gathers all of the above from the real collectors fed by fake
+// sources: the monitoring tests and REFERENCE.md (hasidecar gen-docs) take
+// the list of exported metrics from it.
+//
 // # HTTP
 //
 // Server serves GET /metrics (the Prometheus text or protobuf format,

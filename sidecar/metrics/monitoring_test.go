@@ -9,12 +9,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"go.yaml.in/yaml/v3"
-
-	"github.com/hasidecar/hasidecar/sidecar"
 )
 
 // monitoringDir holds the operator's rules and dashboard (systemd/monitoring).
@@ -92,21 +89,9 @@ func TestUndefinedNamesFindsMisspelling(t *testing.T) {
 // _count.
 func exportedNames(t *testing.T) map[string]bool {
 	t.Helper()
-	reg := NewRegistry()
-	master := NewMasterCollector(func() sidecar.MasterStats {
-		return sidecar.MasterStats{State: sidecar.MasterServing, End: 100, Segments: 1, Connections: 1,
-			Slaves: []sidecar.SlaveConnStats{{ID: "a#1", Addr: "127.0.0.1:1", Name: "s1", Sidecar: true,
-				State: string(sidecar.SlaveStreaming), Sent: 100, Acked: 50, BytesSent: 100, FramesSent: 2}}}
-	})
-	slave := NewSlaveCollector(func() sidecar.SlaveStats {
-		return sidecar.SlaveStats{State: sidecar.SlaveStreaming, Written: 100, Synced: 100, Acked: 100}
-	})
-	syncs := NewSyncMetrics()
-	syncs.Observe("OK", time.Millisecond)
-	reg.MustRegister(master, slave, syncs, NewBuildInfo(BuildInfo{Version: "v", Revision: "r", GoVersion: "go"}))
-	fams, err := reg.Gather()
+	fams, err := Catalog()
 	if err != nil {
-		t.Fatalf("gather: %v", err)
+		t.Fatal(err)
 	}
 	names := map[string]bool{}
 	for _, f := range fams {
