@@ -59,6 +59,7 @@
 //	dir              required  created if missing
 //	state-dir        DIR.hasidecar  outside dir (not dir, not inside it)
 //	master           required  host:port with a host and a port 1-65535
+//	name             ""        1-128 printable ASCII bytes without spaces; default: the host name
 //	classic          false
 //	fsync            100ms     every, none or an interval
 //	ack-after        write     write or fsync
