@@ -20,11 +20,19 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	socket := fs.String("socket", "", "the master's ack socket (--ack-socket of hasidecar master)")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	timeout := fs.Duration("timeout", 5*time.Second, "how long to wait for the master's answer")
+	watch := fs.Bool("watch", false, "redraw the status every --interval until interrupted (plain snapshots when not on a terminal)")
+	interval := fs.Duration("interval", time.Second, "refresh interval of --watch")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *socket == "" {
 		return usageError{errors.New("status: --socket is required")}
+	}
+	if *watch {
+		if *asJSON || *interval < 10*time.Millisecond {
+			return usageError{errors.New("status: --watch takes no --json, and an --interval of at least 10ms")}
+		}
+		return watchStatus(ctx, *socket, *interval, *timeout, stdout)
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()

@@ -13,7 +13,7 @@ _hasidecar() {
 	wait)
 		flags='--offset --socket --timeout' ;;
 	status)
-		flags='--json --socket --timeout' ;;
+		flags='--interval --json --socket --timeout --watch' ;;
 	write)
 		flags='--ack-socket --body-size --count --dir --duration --layout --log-format --log-level --rate --retain --segment-size --wait-timeout --writers' ;;
 	verify)
