@@ -26,6 +26,10 @@ type Replica struct {
 	lastReport atomic.Int64 // unix nanoseconds of the last report
 	advancedAt atomic.Int64 // unix nanoseconds of the last report that moved reported
 	tainted    atomic.Bool  // sent bytes that were rewritten (Tracker.Diverge)
+	ackLag     atomic.Int64 // nanoseconds from a write to the first report covering it (last advance)
+
+	wmu    sync.Mutex
+	writes []writeMark // recent writes, oldest first, for ackLag; bounded by maxWriteMarks
 
 	mu      sync.Mutex
 	name    string
@@ -50,8 +54,55 @@ func (r *Replica) Sent() int64 { return r.sent.Load() }
 // Written is the end of the bytes the socket took: a write returned.
 func (r *Replica) Written() int64 { return r.written.Load() }
 
+// writeMark is when a write of the bytes up to end returned.
+type writeMark struct {
+	end int64
+	at  int64 // unix nanoseconds
+}
+
+// maxWriteMarks bounds the writes remembered for the acknowledgement lag;
+// past it the oldest is dropped, and a lag measured against the next one
+// reads shorter than it was only for a slave more than that many writes
+// behind.
+const maxWriteMarks = 1024
+
 // SetWritten records that a write of the bytes up to end returned.
-func (r *Replica) SetWritten(end int64) { r.written.Store(end) }
+func (r *Replica) SetWritten(end int64) {
+	r.written.Store(end)
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
+	if n := len(r.writes); n > 0 && r.writes[n-1].end >= end {
+		return // a heartbeat: no new byte to time
+	}
+	if len(r.writes) == maxWriteMarks {
+		r.writes = append(r.writes[:0], r.writes[1:]...)
+	}
+	r.writes = append(r.writes, writeMark{end: end, at: time.Now().UnixNano()})
+}
+
+// AckLag is, for the last report that advanced, how long after the master
+// wrote the last byte it covers the slave reported it: what PostgreSQL calls
+// write_lag or flush_lag, depending on the slave's --ack-after.
+func (r *Replica) AckLag() time.Duration { return time.Duration(r.ackLag.Load()) }
+
+// measureLag sets AckLag for a report of off received at now (unix ns):
+// the write that carried byte off-1 is the first one ending at or past off.
+func (r *Replica) measureLag(off, now int64) {
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
+	i := 0
+	for i < len(r.writes) && r.writes[i].end < off {
+		i++
+	}
+	if i == len(r.writes) {
+		return // covers no write this connection made (its start)
+	}
+	r.ackLag.Store(now - r.writes[i].at)
+	if r.writes[i].end == off {
+		i++
+	}
+	r.writes = append(r.writes[:0], r.writes[i:]...)
+}
 
 // Acked is the acknowledgement that counts toward WAITs.
 func (r *Replica) Acked() int64 { return r.acked.Load() }
@@ -95,6 +146,7 @@ func (r *Replica) Report(off int64) bool {
 	}
 	r.reported.Store(off)
 	r.advancedAt.Store(now)
+	r.measureLag(off, now)
 	return true
 }
 
@@ -148,5 +200,6 @@ func (r *Replica) Status() ReplicaStatus {
 	state, reason, since := r.State()
 	return ReplicaStatus{ID: r.ID, Addr: r.Addr, Name: r.Name(), Sidecar: r.IsSidecar(), State: state, Reason: reason,
 		StateSince: since, Sent: r.Sent(), Reported: r.Reported(), Acked: r.Acked(), BytesSent: r.bytes.Load(),
-		FramesSent: r.frames.Load(), ConnectedAt: r.ConnectedAt, LastReportAt: time.Unix(0, r.lastReport.Load())}
+		FramesSent: r.frames.Load(), ConnectedAt: r.ConnectedAt, LastReportAt: time.Unix(0, r.lastReport.Load()),
+		AckLag: r.AckLag()}
 }

@@ -62,6 +62,9 @@ type ReplicaStatus struct {
 	FramesSent   int64     `json:"-"`
 	ConnectedAt  time.Time `json:"connected_at"`
 	LastReportAt time.Time `json:"-"`
+	// AckLag is Replica.AckLag: from the master's write to the slave's
+	// report of it, for the last report that advanced.
+	AckLag time.Duration `json:"-"`
 }
 
 // Snapshot is a consistent view of the tracker, the answer to QUERY.

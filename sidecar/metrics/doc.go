@@ -26,6 +26,7 @@
 //	hasidecar_slave_acked_offset{slave}         gauge    offset the slave acknowledged
 //	hasidecar_slave_lag_bytes{slave}            gauge    master end - acked offset
 //	hasidecar_slave_lag_seconds{slave}          gauge    how long the master's end has been past the acked offset
+//	hasidecar_master_slave_ack_lag_seconds{slave} gauge  from the master's write to the slave's report of it, last advance
 //	hasidecar_slave_sent_bytes_total{slave}     counter  body bytes sent, across reconnects
 //	hasidecar_slave_sent_frames_total{slave}    counter  frames sent (heartbeats included), across reconnects
 //	hasidecar_master_slave_state{slave,state}   gauge    1 for the connection's replication state, 0 for the others

@@ -23,6 +23,7 @@ var (
 	descSent        = newDesc("slave_sent_offset", "End of the bytes the master sent to the slave (absolute byte offset).", "slave")
 	descAcked       = newDesc("slave_acked_offset", "Offset the slave last acknowledged (absolute byte offset).", "slave")
 	descLagBytes    = newDesc("slave_lag_bytes", "Master end offset minus the slave's acknowledged offset.", "slave")
+	descAckLag      = newDesc("master_slave_ack_lag_seconds", "For the slave's last report that advanced: time from the master's write of the bytes to the report covering them (write or flush lag, by the slave's --ack-after).", "slave")
 	descLagSeconds  = newDesc("slave_lag_seconds", "Time since the master's end first exceeded the slave's acknowledged offset; 0 when caught up.", "slave")
 	descSentBytes   = newDesc("slave_sent_bytes_total", "Body bytes sent to the slave, summed over its connections.", "slave")
 	descSentFrames  = newDesc("slave_sent_frames_total", "Frames sent to the slave (heartbeats included), summed over its connections.", "slave")
@@ -104,7 +105,7 @@ func (c *MasterCollector) Run(ctx context.Context) error {
 // Describe sends the fixed descriptors.
 func (c *MasterCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descEnd, descOldest, descSegments, descConnected,
-		descConnections, descRefused, descSent, descAcked, descLagBytes, descLagSeconds,
+		descConnections, descRefused, descSent, descAcked, descLagBytes, descLagSeconds, descAckLag,
 		descSentBytes, descSentFrames, descDiverged, descDivergences, descSlaveStateM, descMasterState} {
 		ch <- d
 	}
@@ -134,6 +135,7 @@ func (c *MasterCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(ch, descAcked, float64(s.Acked), label)
 		gauge(ch, descLagBytes, float64(max(st.End-s.Acked, 0)), label)
 		gauge(ch, descLagSeconds, c.samples.lag(now, s.Acked).Seconds(), label)
+		gauge(ch, descAckLag, s.AckLag.Seconds(), label)
 		stateGauges(ch, descSlaveStateM, sidecar.SlaveState(s.State), label)
 	}
 	for label, t := range c.totals() {
