@@ -247,15 +247,8 @@ func inPlaceAttack(t *testing.T, records int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		if tm.m.Stats().Diverged.Count > 0 {
-			return
-		}
-		time.Sleep(20 * time.Millisecond) // polling a condition with a deadline
-	}
-	t.Fatalf("a served byte (offset 13) of segment %s changed in place; 5 s later the master has not diverged (healthy=%v, slave still streaming: %d)",
-		name, tm.m.Healthy(), len(tm.m.Stats().Slaves))
+	sidecartest.Eventually(t, 5*time.Second, "the master to diverge after a served byte (offset 13) of segment "+name+" changed in place",
+		func() bool { return tm.m.Stats().Diverged.Count > 0 })
 }
 
 // TestAttackEmptyTailDigestProvesAnything: a hello may carry TailStart ==

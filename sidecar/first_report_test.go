@@ -27,15 +27,18 @@ func TestFirstReportLastOfFirstRead(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			// A grace far above the test's 2 ms pause: a loaded CI machine
-			// may delay the second write by tens of milliseconds.
-			tm := startMaster(t, mdir, MasterConfig{ZeroGrace: 5 * time.Second})
+			// A grace far above what a loaded machine takes between the writes.
+			log, logs := observedLog(t)
+			tm := startMasterLog(t, mdir, MasterConfig{ZeroGrace: 5 * time.Second}, log)
 			r := dialRaw(t, tm.addr)
 			for i, w := range tc.writes {
 				if i > 0 {
-					// The fork's second write lands in a later TCP segment
-					// than the first, well within the master's grace.
-					time.Sleep(2 * time.Millisecond)
+					// The second write goes out once the master has read the
+					// first and waits for a report to replace the zero one: the
+					// two arrive in two reads, as the fork's may.
+					sidecartest.Eventually(t, 5*time.Second, "the master waiting after the zero report", func() bool {
+						return logs.FilterMessageSnippet("waiting for one that replaces it").Len() > 0
+					})
 				}
 				if _, err := r.conn.Write(w); err != nil {
 					t.Fatal(err)

@@ -242,6 +242,7 @@ func (c *masterConn) readFirst() (int64, error) {
 func (c *masterConn) awaitSuccessor() (int64, error) {
 	first := int64(0)
 	buf := make([]byte, readBuf)
+	c.log.Debug("first report is 0: waiting for one that replaces it", zap.Duration("grace", c.m.cfg.ZeroGrace))
 	c.conn.SetReadDeadline(time.Now().Add(c.m.cfg.ZeroGrace))
 	for first == 0 {
 		n, err := c.br.Read(buf)

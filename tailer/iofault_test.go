@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/hasidecar/hasidecar/plugins/fsio/fsiotest"
+	"github.com/hasidecar/hasidecar/sidecar/sidecartest"
 )
 
 // TestLiveSegmentIOError: while stat or open of the live segment fails with
@@ -43,7 +44,7 @@ func TestLiveSegmentIOError(t *testing.T) {
 
 			inj := efs.Inject(fsiotest.Fault{Ops: tc.ops, Path: l.SegmentName(0), Err: syscall.EIO})
 			appendFile(t, path, bytes.Repeat([]byte{2}, 1000))
-			waitFor(t, 5*time.Second, "20 failed calls", func() bool { return inj.Hits() >= 20 })
+			sidecartest.Eventually(t, 5*time.Second, "20 failed calls", func() bool { return inj.Hits() >= 20 })
 			if st := tl.State(); st.End != 1000 {
 				t.Fatalf("published end %d while the segment could not be examined, want 1000", st.End)
 			}
@@ -72,17 +73,5 @@ func appendFile(t *testing.T, path string, b []byte) {
 	defer f.Close()
 	if _, err := f.Write(b); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// waitFor polls cond until it holds, failing the test after d.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(time.Millisecond)
 	}
 }

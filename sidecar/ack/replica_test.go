@@ -6,30 +6,31 @@ import (
 )
 
 // TestReplicaAckLag: the lag of a report is measured from the write that
-// carried its last byte, and a heartbeat write times nothing.
+// carried its last byte; a heartbeat write times nothing; a report past
+// every write leaves the lag as it was. Times are given, not slept for.
 func TestReplicaAckLag(t *testing.T) {
 	r := NewReplica("a#1", "a", "streaming")
 	r.StartAt(0, 0)
 	r.SetWritten(100)
-	time.Sleep(20 * time.Millisecond) // the two writes must be told apart by time
 	r.SetWritten(200)
 	r.SetWritten(200) // a heartbeat
-	second := time.Now()
-	if !r.Report(150) {
-		t.Fatal("a report of 150 after 0 did not advance")
+	if len(r.writes) != 2 {
+		t.Fatalf("writes %+v: want two, the heartbeat not counted", r.writes)
 	}
-	if lag := r.AckLag(); lag <= 0 || lag > time.Since(second)+time.Millisecond {
-		t.Fatalf("lag %v of a report of 150: want it timed from the write ending at 200", lag)
+	t0 := time.Now().UnixNano()
+	r.writes[0].at, r.writes[1].at = t0, t0+int64(20*time.Millisecond)
+	r.measureLag(150, t0+int64(50*time.Millisecond))
+	if lag := r.AckLag(); lag != 30*time.Millisecond {
+		t.Fatalf("lag %v of a report of 150: want 30ms, timed from the write ending at 200", lag)
 	}
 	if len(r.writes) != 1 || r.writes[0].end != 200 {
 		t.Fatalf("writes left %+v: want only the one ending at 200", r.writes)
 	}
-	r.Report(200)
-	if len(r.writes) != 0 {
-		t.Fatalf("writes left %+v after a report of 200", r.writes)
+	if !r.Report(200) || len(r.writes) != 0 {
+		t.Fatalf("after a report of 200: writes left %+v", r.writes)
 	}
 	lag := r.AckLag()
-	r.Report(250) // beyond every write: nothing to time, the lag stays
+	r.Report(250) // beyond every write: nothing to time
 	if r.AckLag() != lag {
 		t.Fatal("a report past every write changed the lag")
 	}

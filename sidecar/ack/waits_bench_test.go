@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/hasidecar/hasidecar/sidecar/ack"
+	"github.com/hasidecar/hasidecar/sidecar/sidecartest"
 )
 
 // BenchmarkOutstandingWaits parks 10,000 pipelined WAITs on one real
@@ -45,14 +46,14 @@ func BenchmarkOutstandingWaits(b *testing.B) {
 		if _, err := c.Write(req); err != nil {
 			b.Fatal(err)
 		}
-		benchPoll(b, func() bool { return tr.Waiting() == n })
+		sidecartest.EventuallyEvery(b, 10*time.Second, time.Millisecond, "the waits parked", func() bool { return tr.Waiting() == n })
 		runtime.GC()
 		runtime.ReadMemStats(&after)
 		used := func(m *runtime.MemStats) int64 { return int64(m.HeapAlloc + m.StackInuse) }
 		heap += float64(used(&after)-used(&before)) / n
 		gor += float64(runtime.NumGoroutine()-g0) / n
 		c.Close()
-		benchPoll(b, func() bool { return tr.Waiting() == 0 })
+		sidecartest.EventuallyEvery(b, 10*time.Second, time.Millisecond, "the waits gone", func() bool { return tr.Waiting() == 0 })
 	}
 	b.ReportMetric(heap/float64(b.N), "B/wait")
 	b.ReportMetric(gor/float64(b.N), "goroutines/wait")
@@ -61,7 +62,7 @@ func BenchmarkOutstandingWaits(b *testing.B) {
 func benchConn(b *testing.B, path string) net.Conn {
 	var c net.Conn
 	var err error
-	benchPoll(b, func() bool { c, err = net.Dial("unix", path); return err == nil })
+	sidecartest.EventuallyEvery(b, 10*time.Second, time.Millisecond, "the socket listening", func() bool { c, err = net.Dial("unix", path); return err == nil })
 	if _, err := c.Write(ack.AppendPreamble(nil, ack.Version, 0)); err != nil {
 		b.Fatal(err)
 	}
@@ -69,14 +70,4 @@ func benchConn(b *testing.B, path string) net.Conn {
 		b.Fatal(err)
 	}
 	return c
-}
-
-func benchPoll(b *testing.B, cond func() bool) {
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			b.Fatal("condition not met within 10s")
-		}
-		time.Sleep(time.Millisecond)
-	}
 }
