@@ -13,6 +13,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/hasidecar/hasidecar/sidecar"
+	"github.com/hasidecar/hasidecar/tailer"
 )
 
 func stringsReader(s string) *strings.Reader { return strings.NewReader(s) }
@@ -29,8 +30,9 @@ func TestMasterMetricsScraped(t *testing.T) {
 	c.Sample(now.Add(-10 * time.Second))
 	src.set(sidecar.MasterStats{
 		End: 1000, Oldest: 0, Segments: 2, Connections: 3, Refused: 1,
+		Diverged: tailer.Divergence{Active: true, At: 700, Count: 2},
 		Slaves: []sidecar.SlaveConnStats{
-			{ID: "127.0.0.1:5000#1", Addr: "127.0.0.1:5000", Sent: 800, Acked: 600, BytesSent: 800, FramesSent: 10},
+			{ID: "127.0.0.1:5000#1", Addr: "127.0.0.1:5000", Sent: 800, Acked: 600, BytesSent: 800, FramesSent: 10, AckLag: 250 * time.Millisecond},
 			{ID: "[::1]:6000#2", Addr: "[::1]:6000", Sent: 1000, Acked: 1000, BytesSent: 1000, FramesSent: 12},
 		},
 	})
@@ -47,6 +49,9 @@ func TestMasterMetricsScraped(t *testing.T) {
 		{"hasidecar_master_connected_slaves", nil, 2},
 		{"hasidecar_master_slave_connections_total", nil, 3},
 		{"hasidecar_master_refused_connections_total", nil, 1},
+		{"hasidecar_master_diverged", nil, 1},
+		{"hasidecar_master_divergences_total", nil, 2},
+		{"hasidecar_master_slave_ack_lag_seconds", []string{"slave", "127.0.0.1"}, 0.25},
 		{"hasidecar_slave_sent_offset", []string{"slave", "127.0.0.1"}, 800},
 		{"hasidecar_slave_acked_offset", []string{"slave", "127.0.0.1"}, 600},
 		{"hasidecar_slave_lag_bytes", []string{"slave", "127.0.0.1"}, 400},
