@@ -3,7 +3,6 @@ package sidecar
 import (
 	"bytes"
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -60,15 +59,7 @@ func TestRewrittenLiveSegmentIsNotSpliced(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	select {
-	case err := <-ts.done:
-		if !errors.Is(err, ErrDiverged) {
-			t.Fatalf("slave ended with %v, want a divergence refusal", err)
-		}
-		ts.once.Do(func() {})
-	case <-time.After(10 * time.Second):
-		t.Fatal("the slave holding the old bytes was not refused")
-	}
+	ts.waitEnded(t, ErrDiverged, "the slave holding the old bytes was not refused")
 	d := tm.m.Stats().Diverged
 	if d.Count != 1 || d.At >= end {
 		t.Fatalf("divergence %+v, want one below %d", d, end)
@@ -138,15 +129,7 @@ func TestRewriteFarBelowTheSlaveEnd(t *testing.T) {
 	if err := os.Rename(tmp, filepath.Join(mdir, name)); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case err := <-ts.done:
-		if !errors.Is(err, ErrDiverged) {
-			t.Fatalf("slave ended with %v, want a divergence refusal", err)
-		}
-		ts.once.Do(func() {})
-	case <-time.After(10 * time.Second):
-		t.Fatal("the slave holding the old byte was not refused")
-	}
+	ts.waitEnded(t, ErrDiverged, "the slave holding the old byte was not refused")
 	if d := tm.m.Stats().Diverged; d.At != 13 {
 		t.Fatalf("divergence at %d, want 13", d.At)
 	}

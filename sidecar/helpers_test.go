@@ -2,6 +2,7 @@ package sidecar
 
 import (
 	"context"
+	"errors"
 	"net"
 	"path/filepath"
 	"sync"
@@ -132,6 +133,21 @@ func startSlaveWith(t testing.TB, dir string, seg int64, cfg SlaveConfig, log *z
 	go func() { ts.done <- ts.s.Run(ctx) }()
 	t.Cleanup(func() { ts.stop(); app.Close() })
 	return ts
+}
+
+// waitEnded waits (bounded) for the slave's Run to end with an error
+// matching want (a refusal), failing with what when it does not.
+func (ts *testSlave) waitEnded(t testing.TB, want error, what string) {
+	t.Helper()
+	select {
+	case err := <-ts.done:
+		if !errors.Is(err, want) {
+			t.Fatalf("slave ended with %v, want %v", err, want)
+		}
+		ts.once.Do(func() {})
+	case <-time.After(10 * time.Second):
+		t.Fatal(what)
+	}
 }
 
 func (ts *testSlave) stop() error {

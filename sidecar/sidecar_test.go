@@ -224,15 +224,7 @@ func TestSlaveRefusedOnLayoutMismatch(t *testing.T) {
 	writeRecords(t, mdir, testSeg, 10, 100)
 	tm := startMaster(t, mdir, MasterConfig{})
 	ts := startSlave(t, sdir, 2*testSeg, SlaveConfig{Master: tm.addr})
-	select {
-	case err := <-ts.done:
-		if !errors.Is(err, ErrRefused) {
-			t.Fatalf("slave ended with %v, want ErrRefused", err)
-		}
-		ts.once.Do(func() {})
-	case <-time.After(10 * time.Second):
-		t.Fatal("slave with another segment size was not refused")
-	}
+	ts.waitEnded(t, ErrRefused, "slave with another segment size was not refused")
 	if ts.app.End() != 0 {
 		t.Fatal("refused slave wrote data")
 	}
@@ -244,15 +236,7 @@ func TestSlaveRefusedWhenDiverged(t *testing.T) {
 	writeRecords(t, sdir, testSeg, 400, 101) // other bytes, a valid directory of its own
 	tm := startMaster(t, mdir, MasterConfig{})
 	ts := startSlave(t, sdir, testSeg, SlaveConfig{Master: tm.addr})
-	select {
-	case err := <-ts.done:
-		if !errors.Is(err, ErrRefused) {
-			t.Fatalf("slave ended with %v, want ErrRefused", err)
-		}
-		ts.once.Do(func() {})
-	case <-time.After(10 * time.Second):
-		t.Fatal("diverged slave was not refused")
-	}
+	ts.waitEnded(t, ErrRefused, "diverged slave was not refused")
 }
 
 func TestMasterLogsGapPerSlave(t *testing.T) {

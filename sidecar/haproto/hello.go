@@ -153,18 +153,24 @@ func writeDoc(w io.Writer, what string, v any) error {
 // ReadHelloReply reads the master's reply frame.
 func ReadHelloReply(r io.Reader) (HelloReply, error) {
 	var rep HelloReply
+	return rep, readMagicDoc(r, "hello reply", "master answered the hello with a data frame (is it a RocketMQ broker? use --classic)", &rep)
+}
+
+// readMagicDoc reads HelloMagic, then a length and the JSON document it
+// decodes into v; notMagic says what a peer that sent something else is.
+func readMagicDoc(r io.Reader, what, notMagic string, v any) error {
 	var magic [8]byte
 	if _, err := io.ReadFull(r, magic[:]); err != nil {
-		return rep, fmt.Errorf("read hello reply: %w", err)
+		return fmt.Errorf("read %s: %w", what, err)
 	}
 	if int64(binary.BigEndian.Uint64(magic[:])) != HelloMagic {
-		return rep, fmt.Errorf("master answered the hello with a data frame (is it a RocketMQ broker? use --classic): %w", ErrBadHello)
+		return fmt.Errorf("%s: %w", notMagic, ErrBadHello)
 	}
 	doc, err := readDoc(r)
 	if err != nil {
-		return rep, err
+		return err
 	}
-	return rep, decodeDoc(doc, &rep)
+	return decodeDoc(doc, v)
 }
 
 func readDoc(r io.Reader) ([]byte, error) {

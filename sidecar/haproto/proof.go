@@ -1,7 +1,6 @@
 package haproto
 
 import (
-	"encoding/binary"
 	"fmt"
 	"io"
 )
@@ -59,18 +58,7 @@ func WriteProof(w io.Writer, p Proof) error {
 // ReadProof reads a slave's proof of n ranges.
 func ReadProof(r io.Reader, n int) (Proof, error) {
 	var p Proof
-	var magic [8]byte
-	if _, err := io.ReadFull(r, magic[:]); err != nil {
-		return p, fmt.Errorf("read proof: %w", err)
-	}
-	if int64(binary.BigEndian.Uint64(magic[:])) != HelloMagic {
-		return p, fmt.Errorf("proof does not open with the hello magic: %w", ErrBadHello)
-	}
-	doc, err := readDoc(r)
-	if err != nil {
-		return p, err
-	}
-	if err := decodeDoc(doc, &p); err != nil {
+	if err := readMagicDoc(r, "proof", "proof does not open with the hello magic", &p); err != nil {
 		return p, err
 	}
 	if len(p.CRCs) != n {
