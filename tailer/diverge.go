@@ -93,8 +93,13 @@ func (t *Tailer) checkRewrite(s *segment, why string) bool {
 	return true
 }
 
-// trackDigest hashes the bytes of s about to be published below end.
+// trackDigest hashes the bytes of s about to be published below end. Only
+// the newest segment is tracked: a sealed one the tailer walks through (at
+// start-up, a whole directory) would be hashed for nothing.
 func (t *Tailer) trackDigest(s *segment, end int64) {
+	if s.start != t.state.LiveStart {
+		return
+	}
 	d := &t.loop.dig
 	if d.start != s.start {
 		d.reset(s.start)
