@@ -59,6 +59,7 @@
 // holding end-1): a master refuses any other, so a digest never covers
 // fewer bytes than a slave would hash (an empty one proves nothing).
 // A slave that answers proof challenges adds "proofs":true (proof.go).
+// A slave that speaks the report extension adds "reports":2 (below).
 //
 // HelloReply: version, layout (the master's: a slave refused for a
 // segment size alone may take it, see sidecar.SlaveConfig), error, retry,
@@ -66,5 +67,30 @@
 // older master sends none, read as 0 = unknown), and prove (optional, a
 // proof challenge: a list of {"from","to"} ranges; the slave answers with
 // a Proof document {"crcs":[...]} of the same framing and then reads the
-// final reply).
+// final reply), and reports (optional: the report format the master
+// picked, see below).
+//
+// Report extension (report2.go; hasidecar only, negotiated in the hello,
+// so a RocketMQ broker never sees it). The slave's hello offers
+// "reports":2; a master that speaks it puts "reports":2 in its final
+// accepting reply (one that predates it sends none: classic reports).
+// After such a reply every report of the slave on that connection is 24
+// bytes instead of 8:
+//
+//	acked   int64   the end it acknowledges (the classic report's offset)
+//	written int64   the end of the bytes written to its segment files
+//	synced  int64   the end of the bytes fsynced and checkpointed
+//
+// For example, a slave with --ack-after write that wrote 8192 bytes and
+// fsynced 4096 sends
+//
+//	00 00 00 00 00 00 20 00  00 00 00 00 00 00 20 00  00 00 00 00 00 00 10 00
+//
+// Every report must have all three >= 0, synced <= written, acked <=
+// written, written <= what the master sent on the connection, and written
+// and synced must not decrease within a connection; a report that breaks
+// a rule ends the connection. The acknowledgement counts as a classic
+// report's does (only up to what the connection's socket took); written
+// and synced are what the master shows as the slave's write and flush
+// positions, and time its write and flush lag with.
 package haproto

@@ -69,3 +69,28 @@ func FuzzHello(f *testing.F) {
 		}
 	})
 }
+
+// FuzzReport2Reader checks that whatever the stream, an accepted report
+// obeys the rules and written and synced never go back.
+func FuzzReport2Reader(f *testing.F) {
+	f.Add(enc2(Report2{1, 2, 1}, Report2{2, 3, 3}), uint8(5))
+	f.Add(enc2(Report2{0, 5, 6}), uint8(24))
+	f.Fuzz(func(t *testing.T, stream []byte, step uint8) {
+		n := int(step%32) + 1
+		var r Report2Reader
+		var prev Report2
+		for i := 0; i < len(stream); i += n {
+			l, ok, err := r.Feed(stream[i:min(i+n, len(stream))])
+			if err != nil {
+				return
+			}
+			if !ok {
+				continue
+			}
+			if l.Acked < 0 || l.Synced < 0 || l.Synced > l.Written || l.Acked > l.Written || l.Written < prev.Written || l.Synced < prev.Synced {
+				t.Fatalf("accepted %+v after %+v", l, prev)
+			}
+			prev = l
+		}
+	})
+}

@@ -57,6 +57,8 @@ type Hello struct {
 	// Proofs says the slave answers proof challenges (proof.go). A master
 	// that predates it ignores it.
 	Proofs bool `json:"proofs,omitempty"`
+	// Reports is the highest report format the slave speaks (report2.go).
+	Reports int `json:"reports,omitempty"`
 }
 
 // MaxName bounds a slave's name: it is a metric label and a STATUS field.
@@ -98,6 +100,8 @@ type HelloReply struct {
 	// Prove, in a reply without Error, is a proof challenge (proof.go): the
 	// slave answers with a Proof and then reads the final reply.
 	Prove []Range `json:"prove,omitempty"`
+	// Reports is the report format the master picked (report2.go).
+	Reports int `json:"reports,omitempty"`
 }
 
 // Refusal codes carried in HelloReply.Code.
