@@ -42,6 +42,7 @@ type masterConn struct {
 	proved      bool        // the hello's digest proved the slave holds what it reported
 	hello       *haproto.Hello
 	challenge   []haproto.Range // ranges the slave must prove (checkDiverged)
+	reports     int             // report format agreed in the hello (master_report2.go); 0: classic
 
 	// The sender's reusable buffers (only its goroutine touches them).
 	chunks []tailer.Chunk
@@ -149,7 +150,7 @@ func (c *masterConn) stream(ctx context.Context, first, start int64) {
 	var wg sync.WaitGroup
 	var readErr error
 	wg.Go(func() {
-		readErr = c.readAcks(ctx)
+		readErr = c.readReports(ctx)
 		cancel()
 		c.conn.Close() // a sender busy with a backlog stops at its next write
 	})
@@ -320,6 +321,8 @@ func (c *masterConn) replyHello(err error) error {
 	rep := haproto.HelloReply{Version: haproto.Version, Layout: haproto.FromInfo(c.m.layout.Info()), End: c.m.tail.State().End}
 	if err != nil {
 		rep.Error, rep.Retry, rep.Code = err.Error(), !permanent(err), refusalCode(err)
+	} else {
+		c.agreeReports(&rep)
 	}
 	c.conn.SetWriteDeadline(time.Now().Add(c.m.idleLimit()))
 	werr := haproto.WriteHelloReply(c.conn, rep)

@@ -114,6 +114,7 @@ type Slave struct {
 	state      *stateCell[SlaveState]
 	lastFrame  atomic.Int64 // unix nanoseconds of the last frame, heartbeats included
 	helloEnd   atomic.Int64 // the master's end in its hello reply; 0: unknown
+	reports    atomic.Int32 // the session's report format, agreed in the hello (slave_report2.go)
 	stateMu    sync.Mutex
 	lastErr    string
 }

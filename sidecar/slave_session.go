@@ -29,12 +29,16 @@ func (s *Slave) session(ctx context.Context) error {
 		return err
 	}
 	masterEnd := int64(0)
+	s.reports.Store(haproto.ReportsClassic)
 	if !s.cfg.Classic {
 		rep, err := s.hello(conn)
 		if err != nil {
 			return err
 		}
 		masterEnd = rep.End
+		if err := s.agreeReports(rep); err != nil {
+			return err
+		}
 	}
 	s.startStreaming(masterEnd)
 	ctx, cancel := context.WithCancel(ctx)
@@ -84,7 +88,7 @@ func (s *Slave) hello(conn net.Conn) (haproto.HelloReply, error) {
 		return haproto.HelloReply{}, err
 	}
 	h := haproto.Hello{Version: haproto.Version, Layout: haproto.FromInfo(s.layout.Info()), End: end,
-		TailStart: from, TailCRC: crc, Name: s.cfg.Name, Proofs: true}
+		TailStart: from, TailCRC: crc, Name: s.cfg.Name, Proofs: true, Reports: reportsOffered}
 	conn.SetDeadline(time.Now().Add(s.cfg.Housekeeping))
 	defer conn.SetDeadline(time.Time{})
 	if err := haproto.WriteHello(conn, h); err != nil {
@@ -213,7 +217,7 @@ func (s *Slave) tailDigest(end int64) (int64, uint32, error) {
 // report sends the ackable end at once, then whenever it moves, and at
 // least every Heartbeat.
 func (s *Slave) report(ctx context.Context, conn net.Conn) error {
-	var b [haproto.ReportSize]byte
+	rp := s.newReporter() // classic or extended, as agreed in the hello
 	last := int64(-1)
 	t := time.NewTicker(s.cfg.Heartbeat)
 	defer t.Stop()
@@ -223,10 +227,13 @@ func (s *Slave) report(ctx context.Context, conn net.Conn) error {
 		if first {
 			off, first = s.End(), false // the request: where to start
 		}
-		if off != last {
-			haproto.PutReport(b[:], off)
+		b, err := rp.next(s, off, off != last)
+		if err != nil {
+			return err
+		}
+		if b != nil {
 			conn.SetWriteDeadline(time.Now().Add(s.cfg.Housekeeping))
-			if _, err := conn.Write(b[:]); err != nil {
+			if _, err := conn.Write(b); err != nil {
 				return fmt.Errorf("send report %d: %w", off, err)
 			}
 			last = off

@@ -123,8 +123,17 @@
 //	           ("connecting", "catching-up", "streaming", "stalled", ...),
 //	           reason_len uint16, reason [..]byte
 //
-// The state fields came after the divergence: a trailer that ends after
-// the divergence reason (an older server) has none. Names are cut to 128
+//	progress_count uint16  entries that follow, for the first progress_count slaves, in order
+//	per entry: reports uint8 (0 unknown, 1 classic, 2 extended: haproto's report2.go),
+//	           reported int64 (the last report, counted or not),
+//	           written int64, synced int64 (the slave's own ends, extended reports only; -1 unknown),
+//	           ack_lag_us int64, write_lag_us int64, flush_lag_us int64 (-1 unknown),
+//	           last_report_unix_ms int64
+//
+// The progress came after the states, and the state fields after the
+// divergence: a trailer that ends after the divergence reason (an older
+// server) has none, one that ends after the states has no progress (its
+// slaves' written and synced ends read as unknown). Names are cut to 128
 // bytes, states to 32, reasons to 512, and since trailer_len is a uint16
 // only the entries that fit in 65535 bytes go (about 100 slaves at the
 // longest; the rest arrive without a state).

@@ -61,6 +61,8 @@ func FuzzDecodeResponse(f *testing.F) {
 	f.Add([]byte{0x84, 0, 0, 0, 1, 0xff, 0xff})
 	f.Add(AppendSnapshotExt(nil, 5, Snapshot{Policy: Policy{Kind: Any}, Divergence: Divergence{Active: true, At: 7,
 		Reason: "rewritten", Since: time.UnixMilli(9)}})[4:])
+	f.Add(AppendSnapshotExt(nil, 6, Snapshot{Policy: Policy{Kind: Any}, Slaves: []ReplicaStatus{{ID: "a", Addr: "b",
+		Reports: 2, SlaveWritten: 9, SlaveSynced: 4, WriteLag: -1, FlushLag: time.Second}}})[4:])
 	f.Fuzz(func(t *testing.T, b []byte) {
 		resp, err := DecodeResponse(b)
 		if err != nil {

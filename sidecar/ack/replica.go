@@ -29,7 +29,8 @@ type Replica struct {
 	ackLag     atomic.Int64 // nanoseconds from a write to the first report covering it (last advance)
 
 	wmu    sync.Mutex
-	writes []writeMark // recent writes, oldest first, for ackLag; bounded by maxWriteMarks
+	writes []writeMark   // recent writes, oldest first, for ackLag; bounded by maxWriteMarks
+	prog   slaveProgress // an extended slave's written and synced ends (replica_progress.go)
 
 	mu      sync.Mutex
 	name    string
@@ -45,6 +46,7 @@ func NewReplica(id, addr, state string) *Replica {
 	r := &Replica{ID: id, Addr: addr, ConnectedAt: now, name: addr, state: state, since: now}
 	r.lastReport.Store(now.UnixNano())
 	r.advancedAt.Store(now.UnixNano())
+	r.prog.reset(0)
 	return r
 }
 
@@ -98,8 +100,8 @@ func (r *Replica) measureLag(off, now int64) {
 		return // covers no write this connection made (its start)
 	}
 	r.ackLag.Store(now - r.writes[i].at)
-	if r.writes[i].end == off {
-		i++
+	floor := r.lagFloor(off) // an extended slave's synced end may still need them
+	for i = 0; i < len(r.writes) && r.writes[i].end <= floor; i++ {
 	}
 	r.writes = append(r.writes[:0], r.writes[i:]...)
 }
@@ -126,6 +128,7 @@ func (r *Replica) StartAt(start, first int64) {
 	r.sent.Store(start)
 	r.written.Store(start)
 	r.reported.Store(first)
+	r.prog.reset(start)
 }
 
 // SetSent records that the bytes up to end were handed to the socket, in
@@ -198,8 +201,10 @@ func (r *Replica) State() (state, reason string, since time.Time) {
 // Status is a point-in-time copy, for STATUS, status and metrics.
 func (r *Replica) Status() ReplicaStatus {
 	state, reason, since := r.State()
-	return ReplicaStatus{ID: r.ID, Addr: r.Addr, Name: r.Name(), Sidecar: r.IsSidecar(), State: state, Reason: reason,
+	s := ReplicaStatus{ID: r.ID, Addr: r.Addr, Name: r.Name(), Sidecar: r.IsSidecar(), State: state, Reason: reason,
 		StateSince: since, Sent: r.Sent(), Reported: r.Reported(), Acked: r.Acked(), BytesSent: r.bytes.Load(),
 		FramesSent: r.frames.Load(), ConnectedAt: r.ConnectedAt, LastReportAt: time.Unix(0, r.lastReport.Load()),
 		AckLag: r.AckLag()}
+	r.fillProgress(&s)
+	return s
 }

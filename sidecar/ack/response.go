@@ -72,6 +72,7 @@ func AppendSnapshotExt(dst []byte, id uint32, s Snapshot) []byte {
 	dst = binary.BigEndian.AppendUint64(dst, uint64(since))
 	dst = appendString16(dst, s.Divergence.Reason, maxReason)
 	dst = appendStates(dst, lenAt+2+maxTrailer, s)
+	dst = appendProgress(dst, lenAt+2+maxTrailer, s)
 	binary.BigEndian.PutUint16(dst[lenAt:], uint16(len(dst)-lenAt-2))
 	return endFrame(dst, at)
 }
@@ -221,6 +222,9 @@ func (d *decoder) trailer(s *Snapshot) {
 	s.Divergence = v
 	if len(t.b) > 0 && t.err == nil {
 		t.states(s)
+	}
+	if len(t.b) > 0 && t.err == nil { // progress came after the states (progress_wire.go)
+		t.progress(s)
 	}
 	if t.err != nil && d.err == nil {
 		d.err = t.err

@@ -65,6 +65,20 @@ type ReplicaStatus struct {
 	// AckLag is Replica.AckLag: from the master's write to the slave's
 	// report of it, for the last report that advanced.
 	AckLag time.Duration `json:"-"`
+	// Reports is the connection's report format: 1 classic (one offset,
+	// the acknowledgement: the slave's written and synced ends are
+	// unknown), 2 extended (haproto.Report2); 0 when not known (not
+	// streaming yet, or a server that predates it).
+	Reports int `json:"-"`
+	// SlaveWritten and SlaveSynced are the ends the slave reported it
+	// wrote and fsynced (extended reports only; -1 when unknown), and
+	// WriteLag and FlushLag the time from the master's write of the bytes
+	// to the report showing them written / synced, measured on the last
+	// report that moved each (-1 when unknown).
+	SlaveWritten int64         `json:"-"`
+	SlaveSynced  int64         `json:"-"`
+	WriteLag     time.Duration `json:"-"`
+	FlushLag     time.Duration `json:"-"`
 }
 
 // Snapshot is a consistent view of the tracker, the answer to QUERY.

@@ -76,7 +76,7 @@ func TestReportsNegotiation(t *testing.T) {
 	}
 	for _, c := range []struct {
 		asked, picked, want int
-		bad             bool
+		bad                 bool
 	}{{2, 0, ReportsClassic, false}, {2, 1, ReportsClassic, false}, {2, 2, Reports2, false}, {0, 2, 0, true}, {2, 3, 0, true}, {2, -1, 0, true}} {
 		got, err := AgreeReports(c.asked, HelloReply{Reports: c.picked})
 		if c.bad != errors.Is(err, ErrBadHello) || (!c.bad && got != c.want) {
