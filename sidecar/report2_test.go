@@ -103,7 +103,9 @@ func TestReports2HostileSlave(t *testing.T) {
 		name string
 		bad  func(sent int64) []haproto.Report2
 	}{
-		{"written above sent", func(sent int64) []haproto.Report2 { return []haproto.Report2{{Acked: sent, Written: sent + 1, Synced: 0}} }},
+		{"written above sent", func(sent int64) []haproto.Report2 {
+			return []haproto.Report2{{Acked: sent, Written: sent + 1, Synced: 0}}
+		}},
 		{"synced above written", func(sent int64) []haproto.Report2 { return []haproto.Report2{{Acked: 10, Written: 10, Synced: 11}} }},
 		{"acked above written", func(sent int64) []haproto.Report2 { return []haproto.Report2{{Acked: sent, Written: 10, Synced: 0}} }},
 		{"written going back", func(sent int64) []haproto.Report2 {
