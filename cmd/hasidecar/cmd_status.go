@@ -57,6 +57,7 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 type statusSlave struct {
 	ack.ReplicaStatus
 	Lag int64 `json:"lag"`
+	replicationJSON
 }
 
 type statusDoc struct {
@@ -67,7 +68,8 @@ type statusDoc struct {
 func statusJSON(s ack.Snapshot) statusDoc {
 	d := statusDoc{Snapshot: s, Slaves: make([]statusSlave, 0, len(s.Slaves))}
 	for _, sl := range s.Slaves {
-		d.Slaves = append(d.Slaves, statusSlave{ReplicaStatus: sl, Lag: max(0, s.MasterEnd-sl.Acked)})
+		d.Slaves = append(d.Slaves, statusSlave{ReplicaStatus: sl, Lag: max(0, s.MasterEnd-sl.Acked),
+			replicationJSON: replicationOf(sl, s.MasterEnd)})
 	}
 	return d
 }
@@ -88,6 +90,7 @@ func printStatus(w io.Writer, s ack.Snapshot, now time.Time) error {
 				sl.Sent, sl.Acked, max(0, s.MasterEnd-sl.Acked), sl.ConnectedAt.Format(time.RFC3339),
 				now.Sub(sl.ConnectedAt).Truncate(time.Second), sl.Reason)
 		}
+		printReplication(tw, s, now)
 	}
 	return tw.Flush()
 }

@@ -27,6 +27,15 @@
 //	hasidecar_slave_lag_bytes{slave}            gauge    master end - acked offset
 //	hasidecar_slave_lag_seconds{slave}          gauge    how long the master's end has been past the acked offset
 //	hasidecar_master_slave_ack_lag_seconds{slave} gauge  from the master's write to the slave's report of it, last advance
+//	hasidecar_master_slave_extended_reports{slave} gauge 1: extended reports (written and synced known), 0: classic
+//	hasidecar_master_slave_written_offset{slave}  gauge  the slave's reported written end (extended only)
+//	hasidecar_master_slave_synced_offset{slave}   gauge  the slave's reported fsynced end (extended only)
+//	hasidecar_master_slave_send_lag_bytes{slave}  gauge  master end - sent offset
+//	hasidecar_master_slave_write_lag_bytes{slave} gauge  master end - written (extended only)
+//	hasidecar_master_slave_flush_lag_bytes{slave} gauge  master end - synced (extended only)
+//	hasidecar_master_slave_write_lag_seconds{slave} gauge  from the master's write to the report showing it written, last advance (extended only)
+//	hasidecar_master_slave_flush_lag_seconds{slave} gauge  from the master's write to the report showing it synced, last advance (extended only)
+//	hasidecar_master_slave_last_report_timestamp_seconds{slave} gauge  unix time of the last report
 //	hasidecar_slave_sent_bytes_total{slave}     counter  body bytes sent, across reconnects
 //	hasidecar_slave_sent_frames_total{slave}    counter  frames sent (heartbeats included), across reconnects
 //	hasidecar_master_slave_state{slave,state}   gauge    1 for the connection's replication state, 0 for the others
@@ -43,6 +52,12 @@
 // a running total per label (at most 1024 labels are remembered), so
 // bytes sent after the last scrape or Sample before a disconnect are not
 // counted (an undercount, never a reset).
+//
+// The slave's own written and synced ends come only from a slave that
+// speaks the report extension (sidecar/haproto, report2.go); for a classic
+// slave, whose one report is its acknowledgement, those series are
+// absent (not copied from the acknowledgement) and
+// hasidecar_master_slave_extended_reports is 0.
 //
 // The per-slave state is hasidecar_master_slave_state, not
 // hasidecar_slave_state: the slave exports that name for itself with the

@@ -109,6 +109,9 @@ func (c *MasterCollector) Describe(ch chan<- *prometheus.Desc) {
 		descSentBytes, descSentFrames, descDiverged, descDivergences, descSlaveStateM, descMasterState} {
 		ch <- d
 	}
+	for _, d := range progressDescs { // master_progress.go
+		ch <- d
+	}
 }
 
 // Collect takes one snapshot and emits it.
@@ -137,6 +140,7 @@ func (c *MasterCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(ch, descLagSeconds, c.samples.lag(now, s.Acked).Seconds(), label)
 		gauge(ch, descAckLag, s.AckLag.Seconds(), label)
 		stateGauges(ch, descSlaveStateM, sidecar.SlaveState(s.State), label)
+		progressGauges(ch, st.End, s, label)
 	}
 	for label, t := range c.totals() {
 		counter(ch, descSentBytes, float64(t.bytes), label)
