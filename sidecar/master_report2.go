@@ -3,7 +3,6 @@ package sidecar
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/hasidecar/hasidecar/sidecar/haproto"
 )
@@ -33,29 +32,17 @@ func (c *masterConn) readReports(ctx context.Context) error {
 // reader (haproto.Report2Reader), its written end against what this
 // connection sent, and only then recorded.
 func (c *masterConn) readAcks2(ctx context.Context) error {
-	buf := make([]byte, readBuf)
 	var rr haproto.Report2Reader
-	for {
-		c.conn.SetReadDeadline(time.Now().Add(c.m.idleLimit()))
-		n, err := c.conn.Read(buf)
-		if n > 0 {
-			last, ok, perr := rr.Feed(buf[:n])
-			if perr != nil {
-				return fmt.Errorf("slave sent a bad extended report: %w", perr)
-			}
-			if ok {
-				if err := c.ack2(last); err != nil {
-					return err
-				}
-			}
-		}
+	return c.readLoop(ctx, func(p []byte) error {
+		last, ok, err := rr.Feed(p)
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("read acknowledgements: %w", err)
+			return fmt.Errorf("slave sent a bad extended report: %w", err)
 		}
-	}
+		if ok {
+			return c.ack2(last)
+		}
+		return nil
+	})
 }
 
 // ack2 records an extended report. A written end above what was sent on

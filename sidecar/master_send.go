@@ -124,15 +124,24 @@ func (c *masterConn) writeFrames(pos int64, chunks []tailer.Chunk) error {
 // activity). It continues c.rr, which may hold a partial report from the
 // handshake's reads.
 func (c *masterConn) readAcks(ctx context.Context) error {
+	return c.readLoop(ctx, func(p []byte) error {
+		if last, ok := c.rr.Feed(p); ok {
+			return c.ack(last)
+		}
+		return nil
+	})
+}
+
+// readLoop hands what the slave sends to feed until the connection fails
+// or feed does. A slave silent for Housekeeping is dropped.
+func (c *masterConn) readLoop(ctx context.Context, feed func([]byte) error) error {
 	buf := make([]byte, readBuf)
 	for {
 		c.conn.SetReadDeadline(time.Now().Add(c.m.idleLimit()))
 		n, err := c.conn.Read(buf)
 		if n > 0 {
-			if last, ok := c.rr.Feed(buf[:n]); ok {
-				if err := c.ack(last); err != nil {
-					return err
-				}
+			if err := feed(buf[:n]); err != nil {
+				return err
 			}
 		}
 		if err != nil {

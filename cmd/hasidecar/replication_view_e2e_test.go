@@ -29,20 +29,6 @@ func labelled(fams map[string]*dto.MetricFamily, name, label string) (float64, b
 	return 0, false
 }
 
-// viewSlave is the part of a `status --json` slave this test reads.
-type viewSlave struct {
-	Name          string   `json:"name"`
-	Acked         int64    `json:"acked"`
-	Reports       string   `json:"reports"`
-	Written       *int64   `json:"written"`
-	Synced        *int64   `json:"synced"`
-	WriteLagBytes *int64   `json:"write_lag_bytes"`
-	FlushLagBytes *int64   `json:"flush_lag_bytes"`
-	WriteLagSecs  *float64 `json:"write_lag_seconds"`
-	LastReportAt  *string  `json:"last_report_at"`
-	Note          string   `json:"note"`
-}
-
 // TestE2EReplicationView: the real binary, real TCP. A sidecar slave with
 // --ack-after write and --fsync none shows, in status, status --json,
 // status --watch and the metrics, its written end at the master's end and
@@ -56,18 +42,18 @@ func TestE2EReplicationView(t *testing.T) {
 	c.startSlave("--name", "ext1", "--ack-after", "write", "--fsync", "none")
 	c.startSlaveIn("classic", filepath.Join(c.dir, "c", "commitlog"), "--classic")
 	c.waitSlaves(2)
-	var ext, classic viewSlave
+	var ext, classic statusSlave
 	sidecartest.Eventually(t, 30*time.Second, "both slaves to acknowledge the end in status --json", func() bool {
 		out, code := runBin(t, "status", "--socket", c.sock, "--json")
 		var doc struct {
-			Slaves []viewSlave `json:"slaves"`
+			Slaves []statusSlave `json:"slaves"`
 		}
 		if code != 0 || json.Unmarshal([]byte(out), &doc) != nil {
 			return false
 		}
-		ext, classic = viewSlave{}, viewSlave{}
+		ext, classic = statusSlave{}, statusSlave{}
 		for _, s := range doc.Slaves {
-			if s.Reports == "extended" {
+			if s.replicationJSON.Reports == "extended" {
 				ext = s
 			} else {
 				classic = s
@@ -76,11 +62,11 @@ func TestE2EReplicationView(t *testing.T) {
 		return ext.Acked == end && classic.Acked == end && ext.Written != nil && *ext.Written == end
 	})
 	if ext.Name != "ext1" || ext.Synced == nil || *ext.Synced >= end || ext.FlushLagBytes == nil || *ext.FlushLagBytes != end-*ext.Synced ||
-		*ext.WriteLagBytes != 0 || ext.WriteLagSecs == nil || ext.LastReportAt == nil {
+		*ext.WriteLagBytes != 0 || ext.WriteLagSeconds == nil || ext.replicationJSON.LastReportAt == nil {
 		t.Fatalf("sidecar slave in status --json: %+v: want written %d ahead of synced, lags in bytes and seconds, a last report", ext, end)
 	}
-	if classic.Reports != "classic" || classic.Written != nil || classic.Synced != nil || classic.WriteLagBytes != nil ||
-		!strings.Contains(classic.Note, "unknown") || classic.LastReportAt == nil {
+	if classic.replicationJSON.Reports != "classic" || classic.Written != nil || classic.Synced != nil || classic.WriteLagBytes != nil ||
+		!strings.Contains(classic.Note, "unknown") || classic.replicationJSON.LastReportAt == nil {
 		t.Fatalf("classic slave in status --json: %+v: want written and synced null and a note saying they are unknown", classic)
 	}
 	out, code := runBin(t, "status", "--socket", c.sock)
