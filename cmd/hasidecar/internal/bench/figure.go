@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 )
 
 // target is an issue-14 goal: the figure's ratio (or its value, when it
@@ -27,9 +28,9 @@ func (t target) String() string {
 }
 
 // met says whether x (the ratio or the value) is within the target. NaN
-// (nothing measured) never meets it.
+// (nothing measured) and infinity (a zero baseline) never meet it.
 func (t target) met(x float64) bool {
-	if math.IsNaN(x) {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
 		return false
 	}
 	if t.AtMost {
@@ -63,40 +64,42 @@ func noBase(v float64) sample { return sample{Value: v, Base: math.NaN()} }
 // baselines, the median of the runs' ratios (each value over its own
 // run's baseline), the target and whether the median meets it.
 type Figure struct {
-	Measurement  string    `json:"measurement"`
-	Name         string    `json:"name"`
-	What         string    `json:"what"`
-	Unit         string    `json:"unit"`
-	Value        float64   `json:"value"`
-	Baseline     *float64  `json:"baseline"`
-	BaselineWhat string    `json:"baseline_what,omitempty"`
-	Ratio        *float64  `json:"ratio"`
-	Target       string    `json:"target"`
-	Met          bool      `json:"met"`
-	Runs         []float64 `json:"runs"`
-	BaselineRuns []float64 `json:"baseline_runs,omitempty"`
-	Also         *float64  `json:"also_baseline,omitempty"`
-	AlsoWhat     string    `json:"also_baseline_what,omitempty"`
-	AlsoRatio    *float64  `json:"also_ratio,omitempty"`
+	Measurement  string   `json:"measurement"`
+	Name         string   `json:"name"`
+	What         string   `json:"what"`
+	Unit         string   `json:"unit"`
+	Value        Num      `json:"value"`
+	Baseline     *float64 `json:"baseline"`
+	BaselineWhat string   `json:"baseline_what,omitempty"`
+	Ratio        *float64 `json:"ratio"`
+	Target       string   `json:"target"`
+	Met          bool     `json:"met"`
+	Runs         []Num    `json:"runs"`
+	BaselineRuns []Num    `json:"baseline_runs,omitempty"`
+	Also         *float64 `json:"also_baseline,omitempty"`
+	AlsoWhat     string   `json:"also_baseline_what,omitempty"`
+	AlsoRatio    *float64 `json:"also_ratio,omitempty"`
 }
 
 // figure folds the runs' samples of s into a Figure.
 func figure(measurement string, s spec, runs []sample) Figure {
 	f := Figure{Measurement: measurement, Name: s.Name, What: s.What, Unit: s.Unit, Target: s.Target.String(),
-		BaselineWhat: s.Baseline, Runs: []float64{}}
-	var ratios, also, alsoRatios []float64
+		BaselineWhat: s.Baseline, Runs: []Num{}}
+	var values, bases, ratios, also, alsoRatios []float64
 	for _, r := range runs {
+		values = append(values, r.Value)
 		also, alsoRatios = append(also, r.Also), append(alsoRatios, r.Value/r.Also)
-		f.Runs = append(f.Runs, r.Value)
+		f.Runs = append(f.Runs, Num(r.Value))
 		if s.Baseline != "" {
-			f.BaselineRuns = append(f.BaselineRuns, r.Base)
+			bases = append(bases, r.Base)
+			f.BaselineRuns = append(f.BaselineRuns, Num(r.Base))
 			ratios = append(ratios, r.Value/r.Base)
 		}
 	}
-	f.Value = median(f.Runs)
-	x := f.Value
+	x := median(values)
+	f.Value = Num(x)
 	if s.Baseline != "" {
-		b, q := median(f.BaselineRuns), median(ratios)
+		b, q := median(bases), median(ratios)
 		f.Baseline, f.Ratio = finite(b), finite(q)
 		if s.Target.OnRatio {
 			x = q
@@ -107,6 +110,18 @@ func figure(measurement string, s spec, runs []sample) Figure {
 	}
 	f.Met = s.Target.met(x)
 	return f
+}
+
+// Num is a figure's number; NaN and infinities (nothing measured, a zero
+// baseline) are JSON null, which encoding/json cannot otherwise write.
+type Num float64
+
+// MarshalJSON writes n, or null when it is not finite.
+func (n Num) MarshalJSON() ([]byte, error) {
+	if math.IsNaN(float64(n)) || math.IsInf(float64(n), 0) {
+		return []byte("null"), nil
+	}
+	return strconv.AppendFloat(nil, float64(n), 'g', -1, 64), nil
 }
 
 // finite is a pointer to x, or nil (JSON null) for NaN and infinities.

@@ -34,7 +34,7 @@ func printTable(out io.Writer, r *Result) {
 			base += " (" + trim(*f.Also) + " " + f.Unit + ")"
 			ratio += " (" + trim(*f.AlsoRatio) + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%s %s\t%s\t%s\t%s\t%t\n", f.What, trim(f.Value), f.Unit, base, ratio, f.Target, f.Met)
+		fmt.Fprintf(tw, "%s\t%s %s\t%s\t%s\t%s\t%t\n", f.What, trim(float64(f.Value)), f.Unit, base, ratio, f.Target, f.Met)
 	}
 	tw.Flush()
 	fmt.Fprintln(out, "baselines (measured in the same run):")
