@@ -23,7 +23,7 @@ Commands:
   write     a built-in broker-like writer appending RocketMQ records through mmap
   verify    compare two segment directories
   demo      writer, master and slave on this machine for ~15 s, then verify
-  bench     measure catch-up throughput (vs a raw TCP copy) or sync-commit latency
+  bench     measure catch-up, tailing, idle CPU, lag and sync commits against same-run baselines
   config    check a configuration file: config check FILE
   run       run the role a configuration file names (the systemd unit's entry point)
   version   print the version

@@ -8,8 +8,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
-	"syscall"
+	"slices"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -23,28 +23,94 @@ import (
 
 // Config is one bench run.
 type Config struct {
-	Exe         string // the hasidecar binary, run as master and slave
-	Mode        string // catchup or sync
-	Total       int64  // catchup: bytes of segments to replicate
-	SegmentSize int64
-	Body        int    // message body bytes
-	Keep        bool   // keep the bench directory
-	Fsync       string // the slave's --fsync
-	AckAfter    string // the slave's --ack-after
-	Writers     []int  // sync: concurrent writer counts
+	Exe         string   // the hasidecar binary, run as master and slave
+	Only        []string // measurements to run (nil: all, in Names order)
+	Runs        int      // runs of each measurement; figures are medians
+	Quick       bool     // small sizes and short windows (tests)
+	JSON        bool     // one JSON object instead of the table
+	Total       int64    // catchup: bytes of segments to replicate
+	SegmentSize int64    // catchup, idle, live, sync: segment size
+	Body        int      // message body bytes
+	Keep        bool     // keep the bench directory
+	Fsync       string   // the slave's --fsync
+	AckAfter    string   // the slave's --ack-after
 	Duration    time.Duration
 }
 
-// ErrMode is a Mode other than catchup and sync.
-var ErrMode = errors.New("bench: want --mode catchup or sync")
+// ErrOnly is a measurement name Names does not hold.
+var ErrOnly = errors.New("bench: unknown measurement")
 
-// Run measures catch-up (an empty slave process against a master process
-// holding Total bytes of RocketMQ segments, next to a raw TCP copy of the
-// same files in the same run) or synchronous-commit latency, in a new
-// temporary directory, and prints the results to out.
+// measurement is one of bench's measurements, one per file. prepare runs
+// once (files every run shares), once is one run and returns a sample of
+// each of its specs by name.
+type measurement interface {
+	specs() []spec
+	prepare(ctx context.Context, e *env) error
+	once(ctx context.Context, e *env) (map[string]sample, error)
+}
+
+// env is what a measurement runs with: the config and its own directory.
+type env struct {
+	Config
+	dir string
+}
+
+// measurements in the order they run, by the name --only takes.
+var measurements = []struct {
+	name string
+	new  func() measurement
+}{
+	{"catchup", func() measurement { return &catchup{} }},
+	{"tailing", func() measurement { return &tailing{} }},
+	{"idle", func() measurement { return &idle{} }},
+	{"live", func() measurement { return &live{} }},
+	{"sync", func() measurement { return &syncCommit{} }},
+}
+
+// Names are the measurements --only takes, in the order they run.
+func Names() []string {
+	var n []string
+	for _, m := range measurements {
+		n = append(n, m.name)
+	}
+	return n
+}
+
+// Result is what Run prints with --json.
+type Result struct {
+	Date     string   `json:"date"`
+	CPUs     int      `json:"cpus"`
+	Runs     int      `json:"runs"`
+	Quick    bool     `json:"quick"`
+	Only     []string `json:"only"`
+	Took     float64  `json:"took_seconds"`
+	Figures  []Figure `json:"figures"`
+	Met      int      `json:"met"`
+	NotMet   int      `json:"not_met"`
+	Settings Settings `json:"settings"`
+}
+
+// Settings are the sizes a run used.
+type Settings struct {
+	Total       int64   `json:"catchup_bytes"`
+	SegmentSize int64   `json:"segment_size"`
+	Body        int     `json:"body_size"`
+	Fsync       string  `json:"fsync"`
+	AckAfter    string  `json:"ack_after"`
+	Duration    float64 `json:"duration_seconds"`
+}
+
+// Run runs each selected measurement c.Runs times in a new temporary
+// directory and prints every figure next to its baseline measured in the
+// same run, the ratio, the target and whether it is met.
 func Run(ctx context.Context, out io.Writer, c Config) error {
-	if c.Mode != "catchup" && c.Mode != "sync" {
-		return fmt.Errorf("%w (not %q)", ErrMode, c.Mode)
+	for _, n := range c.Only {
+		if !slices.Contains(Names(), n) {
+			return fmt.Errorf("%w %q (want %s)", ErrOnly, n, strings.Join(Names(), ", "))
+		}
+	}
+	if c.Runs <= 0 {
+		c.Runs = 1
 	}
 	dir, err := os.MkdirTemp("", "hasidecar-bench-")
 	if err != nil {
@@ -53,59 +119,70 @@ func Run(ctx context.Context, out io.Writer, c Config) error {
 	if !c.Keep {
 		defer os.RemoveAll(dir)
 	}
-	if c.Mode == "sync" {
-		return c.benchSync(ctx, out, dir, c.SegmentSize, c.Writers, c.Duration)
+	start := time.Now()
+	res := &Result{Date: start.UTC().Format(time.RFC3339), CPUs: numCPU(), Runs: c.Runs, Quick: c.Quick, Only: c.Only,
+		Settings: Settings{c.Total, c.SegmentSize, c.Body, c.Fsync, c.AckAfter, c.Duration.Seconds()}}
+	if res.Only == nil {
+		res.Only = Names()
 	}
-	return c.run(ctx, out, dir, c.Total, c.SegmentSize)
+	for _, m := range measurements {
+		if !slices.Contains(res.Only, m.name) {
+			continue
+		}
+		figs, err := runOne(ctx, out, &env{Config: c, dir: filepath.Join(dir, m.name)}, m.name, m.new())
+		if err != nil {
+			return fmt.Errorf("bench %s: %w", m.name, err)
+		}
+		res.Figures = append(res.Figures, figs...)
+	}
+	res.Took = time.Since(start).Seconds()
+	for _, f := range res.Figures {
+		if f.Met {
+			res.Met++
+		} else {
+			res.NotMet++
+		}
+	}
+	if c.JSON {
+		return printJSON(out, res)
+	}
+	printTable(out, res)
+	return nil
+}
+
+// runOne prepares m and runs it e.Runs times; the table's progress lines
+// go to out unless the output is JSON.
+func runOne(ctx context.Context, out io.Writer, e *env, name string, m measurement) ([]Figure, error) {
+	if err := os.MkdirAll(e.dir, 0o755); err != nil {
+		return nil, err
+	}
+	if err := m.prepare(ctx, e); err != nil {
+		return nil, fmt.Errorf("prepare: %w", err)
+	}
+	samples := map[string][]sample{}
+	for i := range e.Runs {
+		t0 := time.Now()
+		got, err := m.once(ctx, e)
+		if err != nil {
+			return nil, fmt.Errorf("run %d: %w", i+1, err)
+		}
+		for k, v := range got {
+			samples[k] = append(samples[k], v)
+		}
+		if !e.JSON {
+			fmt.Fprintf(out, "%s: run %d/%d done in %.1fs\n", name, i+1, e.Runs, time.Since(t0).Seconds())
+		}
+	}
+	var figs []Figure
+	for _, s := range m.specs() {
+		figs = append(figs, figure(name, s, samples[s.Name]))
+	}
+	return figs, nil
 }
 
 func mib(n int64) float64 { return float64(n) / (1 << 20) }
 
-func (c *Config) run(ctx context.Context, out io.Writer, dir string, total, seg int64) error {
-	src := filepath.Join(dir, "master")
-	end, err := fillRocketMQ(src, total, seg, c.Body)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "prepared %.0f MiB of RocketMQ records in %d-byte segments\n", mib(end), seg)
-	// The raw copy runs before and after hasidecar and the faster run is
-	// the baseline. Every run starts with the source in the page cache and
-	// no dirty pages left by another: writeback must not slow the next run.
-	rawTook, rawBytes, err := c.rawRun(ctx, dir, src)
-	if err != nil {
-		return err
-	}
-	hsTook, err := c.catchUp(ctx, dir, src, end, seg)
-	if err != nil {
-		return err
-	}
-	os.RemoveAll(filepath.Join(dir, "slave"))
-	rawTook2, _, err := c.rawRun(ctx, dir, src)
-	if err != nil {
-		return err
-	}
-	rawTook = min(rawTook, rawTook2)
-	rawRate, hsRate := mib(rawBytes)/rawTook.Seconds(), mib(end)/hsTook.Seconds()
-	fmt.Fprintf(out, "raw TCP copy of the files (%.0f MiB: read -> loopback TCP -> write; best of 2): %7.3fs  %7.1f MiB/s\n",
-		mib(rawBytes), rawTook.Seconds(), rawRate)
-	fmt.Fprintf(out, "hasidecar catch-up (master+slave processes, fsync=%s):    %7.3fs  %7.1f MiB/s  = %.2fx of raw\n",
-		c.Fsync, hsTook.Seconds(), hsRate, hsRate/rawRate)
-	return nil
-}
-
-// rawRun is one raw copy of src, from a synced page cache; it removes its copy.
-func (c *Config) rawRun(ctx context.Context, dir, src string) (time.Duration, int64, error) {
-	syscall.Sync()
-	took, n, err := rawCopy(ctx, src, filepath.Join(dir, "rawcopy"))
-	if err != nil {
-		return 0, 0, fmt.Errorf("raw TCP copy: %w", err)
-	}
-	os.RemoveAll(filepath.Join(dir, "rawcopy"))
-	syscall.Sync()
-	return took, n, nil
-}
-
-// fillRocketMQ writes total bytes of records with the built-in writer.
+// fillRocketMQ appends records of body bytes to dir until total bytes.
 func fillRocketMQ(dir string, total, seg int64, body int) (int64, error) {
 	w, err := rocketmq.OpenWriter(zap.NewNop(), dir, rocketmq.WriterOptions{SegmentSize: seg})
 	if err != nil {
@@ -124,48 +201,11 @@ func fillRocketMQ(dir string, total, seg int64, body int) (int64, error) {
 	return end, a.Close()
 }
 
-// catchUp starts a master and an empty slave and times until the slave has
-// acknowledged end.
-func (c *Config) catchUp(ctx context.Context, dir, src string, end, seg int64) (time.Duration, error) {
-	addr, err := spawn.FreePort()
-	if err != nil {
-		return 0, err
-	}
-	sock := filepath.Join(dir, "ack.sock")
-	segs := strconv.FormatInt(seg, 10)
-	master, err := spawn.Start(ctx, c.Exe, "master", filepath.Join(dir, "master.log"), "master", "--dir", src, "--listen", addr,
-		"--segment-size", segs, "--ack-socket", sock, "--log-level", "warn")
-	if err != nil {
-		return 0, err
-	}
-	defer master.Stop(10 * time.Second)
-	if err := spawn.WaitSocket(ctx, sock, 10*time.Second); err != nil {
-		return 0, err
-	}
-	cl, err := ackclient.Dial(ctx, sock)
-	if err != nil {
-		return 0, err
-	}
-	defer cl.Close()
-	if err := waitEnd(ctx, cl, end, func(s int64, _ int64) bool { return s >= end }); err != nil {
-		return 0, fmt.Errorf("master did not scan its directory: %w", err)
-	}
-	start := time.Now()
-	slave, err := spawn.Start(ctx, c.Exe, "slave", filepath.Join(dir, "slave.log"), "slave", "--dir", filepath.Join(dir, "slave"),
-		"--master", addr, "--segment-size", segs, "--fsync", c.Fsync, "--log-level", "warn")
-	if err != nil {
-		return 0, err
-	}
-	defer slave.Stop(10 * time.Second)
-	if err := waitEnd(ctx, cl, end, func(_ int64, acked int64) bool { return acked >= end }); err != nil {
-		return 0, fmt.Errorf("slave did not catch up: %w", err)
-	}
-	return time.Since(start), nil
-}
-
-// waitEnd polls the master's status until cond(masterEnd, maxAcked) holds.
-func waitEnd(ctx context.Context, cl *ackclient.Client, end int64, cond func(int64, int64) bool) error {
-	deadline := time.Now().Add(5 * time.Minute)
+// waitEnd polls the master's status until cond(masterEnd, maxAcked)
+// holds; it gives up when one of the children has exited or after a
+// minute (nothing bench does takes that long).
+func waitEnd(ctx context.Context, cl *ackclient.Client, end int64, cond func(int64, int64) bool, kids ...*spawn.Child) error {
+	deadline := time.Now().Add(time.Minute)
 	for time.Now().Before(deadline) {
 		snap, err := cl.Query(ctx)
 		if err != nil {
@@ -174,9 +214,32 @@ func waitEnd(ctx context.Context, cl *ackclient.Client, end int64, cond func(int
 		if cond(snap.MasterEnd, report.MaxAcked(&snap)) {
 			return nil
 		}
+		for _, k := range kids {
+			select {
+			case <-k.Done():
+				return fmt.Errorf("a child exited: %v (end %d)", k.Err(), end)
+			default:
+			}
+		}
 		if !spawn.SleepUntil(ctx, time.Now().Add(2*time.Millisecond)) {
 			return ctx.Err()
 		}
 	}
-	return fmt.Errorf("not reached within 5 minutes (end %d)", end)
+	return fmt.Errorf("not reached within a minute (end %d)", end)
+}
+
+// window is how long an idle or loaded CPU window lasts.
+func (e *env) window() time.Duration {
+	if e.Quick {
+		return 500 * time.Millisecond
+	}
+	return 4 * time.Second
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	if !spawn.SleepUntil(ctx, time.Now().Add(d)) {
+		return ctx.Err()
+	}
+	return nil
 }

@@ -47,6 +47,9 @@ func Start(ctx context.Context, exe, name, logPath string, args ...string) (*Chi
 // Done is closed when the process has exited; Err is then its result.
 func (c *Child) Done() <-chan struct{} { return c.done }
 
+// Pid is the process id (bench reads its CPU time from /proc).
+func (c *Child) Pid() int { return c.cmd.Process.Pid }
+
 // Err is the process's exit error, once Done is closed.
 func (c *Child) Err() error { return c.err }
 

@@ -21,7 +21,7 @@ _hasidecar() {
 	demo)
 		flags='--dir --duration --keep --rate --segment-size' ;;
 	bench)
-		flags='--ack-after --body-size --duration --fsync --keep --mode --segment-size --total --writers' ;;
+		flags='--ack-after --body-size --duration --fsync --json --keep --only --quick --runs --segment-size --total' ;;
 	config)
 		if [ "$COMP_CWORD" -eq 2 ]; then
 			COMPREPLY=($(compgen -W 'check' -- "$cur"))
