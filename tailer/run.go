@@ -129,6 +129,7 @@ func (t *Tailer) loopRun(ctx context.Context) {
 // reports whether anything moved and, when a record is settling, how soon
 // it wants to look again.
 func (t *Tailer) step(now time.Time) (active bool, due time.Duration) {
+	t.wakes.Add(1)
 	t.ensureWatch()
 	if t.loop.listNeeded {
 		t.list()

@@ -95,6 +95,7 @@ type Tailer struct {
 	wake    chan struct{} // fed by Hint with non-blocking sends
 	hint    atomic.Int64  // highest offset a writer declared final
 	started atomic.Bool
+	wakes   atomic.Int64 // loop steps, for the poll-cost benchmark
 
 	mu      sync.RWMutex
 	segs    map[int64]*segment // by start; guarded by mu (the loop reads without it)
