@@ -17,17 +17,24 @@ import (
 	"github.com/hasidecar/hasidecar/sidecar/sidecartest"
 )
 
-// TestLiveSegmentIOError: while stat or open of the live segment fails with
-// EIO, the tailer logs it once (rate-limited), keeps retrying and publishes
-// nothing past what it verified before; once the fault clears it catches up.
+// TestLiveSegmentIOError: while fstat or open of the live segment fails
+// with EIO, the tailer logs it once (rate-limited), keeps retrying and
+// publishes nothing past what it verified before; once the fault clears it
+// catches up. The live segment's descriptor stays open, so an open happens
+// only for another file: here the writer's restart renames one over it.
 func TestLiveSegmentIOError(t *testing.T) {
+	grow := func(t *testing.T, path string) { appendFile(t, path, bytes.Repeat([]byte{2}, 1000)) }
+	restart := func(t *testing.T, path string) {
+		replaceFile(t, path, append(bytes.Repeat([]byte{1}, 1000), bytes.Repeat([]byte{2}, 1000)...))
+	}
 	for _, tc := range []struct {
-		name string
-		ops  fsiotest.Op
-		msg  string
+		name   string
+		ops    fsiotest.Op
+		msg    string
+		change func(t *testing.T, path string)
 	}{
-		{"stat", fsiotest.OpStat, "stat segment; retrying"},
-		{"open", fsiotest.OpOpen, "remap grown segment"},
+		{"stat", fsiotest.OpStat, "stat segment; retrying", grow},
+		{"open", fsiotest.OpOpen, "remap changed segment", restart},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -43,7 +50,7 @@ func TestLiveSegmentIOError(t *testing.T) {
 			waitState(t, tl, 5*time.Second, "end 1000", func(st State) bool { return st.End == 1000 })
 
 			inj := efs.Inject(fsiotest.Fault{Ops: tc.ops, Path: l.SegmentName(0), Err: syscall.EIO})
-			appendFile(t, path, bytes.Repeat([]byte{2}, 1000))
+			tc.change(t, path)
 			sidecartest.Eventually(t, 5*time.Second, "20 failed calls", func() bool { return inj.Hits() >= 20 })
 			if st := tl.State(); st.End != 1000 {
 				t.Fatalf("published end %d while the segment could not be examined, want 1000", st.End)

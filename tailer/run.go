@@ -20,7 +20,12 @@ type loopState struct {
 	listNeeded bool              // a full directory listing is due
 	anchored   bool              // End has been placed on a segment at least once
 	removed    map[int64]bool    // starts of segments seen deleted, to spot reappearing ones
-	short      map[int64]bool    // segments mapped for less than SegmentSize: refreshed every step
+	pinned     *segment          // the segment End is in: mapped, its descriptor open
+	lastFstat  time.Time         // when the pinned descriptor was last fstat'ed
+	statAll    bool              // the next listing checks every segment's file (events were lost)
+	scanDue    bool              // the next poll calls Layout.Scan even if the mapping shows nothing new
+	ticks      int               // rescan ticks, for the slower full listing
+	idCheck    map[int64]bool    // segments an event says were created or renamed over
 	warned     map[string]bool   // names already warned about (misaligned, duplicate)
 	cur        cursor
 	limit      limiter
@@ -36,6 +41,7 @@ type cursor struct {
 	start  int64 // the segment's start
 	stable int64 // the last Scan.Stable: a record boundary, where the next Scan starts
 	pend   pending
+	last   lastScan // the last Scan's result, reused while the mapping shows nothing new
 }
 
 // pending is the last record [lo, hi) seen in an earlier poll and its
@@ -67,7 +73,7 @@ func (t *Tailer) Run(ctx context.Context) error {
 	t.loop = loopState{
 		listNeeded: true,
 		removed:    make(map[int64]bool),
-		short:      make(map[int64]bool),
+		idCheck:    make(map[int64]bool),
 		warned:     make(map[string]bool),
 		limit:      limiter{every: 10 * time.Second, last: make(map[string]time.Time)},
 		checks:     limiter{every: time.Second, last: make(map[string]time.Time)},
@@ -115,7 +121,7 @@ func (t *Tailer) loopRun(ctx context.Context) {
 		case <-t.wake:
 			bump = true
 		case <-rescan.C:
-			t.loop.listNeeded = true
+			t.onRescan()
 		case ev, ok := <-evC:
 			bump = t.onEvent(ev, ok)
 			bump = t.drainEvents() || bump
@@ -129,6 +135,7 @@ func (t *Tailer) loopRun(ctx context.Context) {
 // reports whether anything moved and, when a record is settling, how soon
 // it wants to look again.
 func (t *Tailer) step(now time.Time) (active bool, due time.Duration) {
+	t.wakes.Add(1)
 	t.ensureWatch()
 	if t.loop.listNeeded {
 		t.list()
@@ -136,8 +143,35 @@ func (t *Tailer) step(now time.Time) (active bool, due time.Duration) {
 	if !t.state.DirExists {
 		return false, 0
 	}
-	t.refreshShort()
+	for start := range t.loop.idCheck {
+		delete(t.loop.idCheck, start)
+		if s := t.segs[start]; s != nil {
+			t.checkIdentity(s)
+		}
+	}
+	t.housekeep(now)
 	return t.tail(now)
+}
+
+// fullListEvery is how many rescan ticks pass between full directory
+// listings while fsnotify reports the directory's changes: the listing is
+// then only the net under lost events, and its cost grows with the number
+// of segments.
+const fullListEvery = 30
+
+// onRescan is the periodic safety net. Each tick the live segment's path
+// is stat'ed (a file renamed over it) and the next poll calls Layout.Scan
+// whatever the mapping shows; the directory is listed each tick without
+// fsnotify, else every fullListEvery ticks. No sealed segment is touched.
+func (t *Tailer) onRescan() {
+	t.loop.ticks++
+	if p := t.loop.pinned; p != nil {
+		p.pathDue = true
+	}
+	t.loop.scanDue = true
+	if t.loop.watcher == nil || !t.loop.watching || t.loop.ticks%fullListEvery == 0 {
+		t.loop.listNeeded = true
+	}
 }
 
 func (t *Tailer) watchChans() (chan fsnotify.Event, chan error) {
@@ -145,17 +179,6 @@ func (t *Tailer) watchChans() (chan fsnotify.Event, chan error) {
 		return nil, nil
 	}
 	return t.loop.watcher.Events, t.loop.watcher.Errors
-}
-
-// refreshShort remaps segments other than the live one whose file was
-// still growing when mapped (a segment copied in, or restored, below End):
-// without it Read would serve nothing there until the next listing.
-func (t *Tailer) refreshShort() {
-	for start := range t.loop.short {
-		if s := t.segs[start]; s != nil && start != t.loop.cur.start {
-			t.refresh(s)
-		}
-	}
 }
 
 // ensureWatch starts watching the directory once it exists. A directory
@@ -184,11 +207,15 @@ func (t *Tailer) onEvent(ev fsnotify.Event, ok bool) bool {
 		t.loop.listNeeded = true // the directory itself was removed or renamed
 		return true
 	}
-	if _, isSeg := t.layout.ParseName(filepath.Base(ev.Name)); !isSeg {
+	start, isSeg := t.layout.ParseName(filepath.Base(ev.Name))
+	if !isSeg {
 		return false // foreign files never wake the tail
 	}
 	if ev.Has(fsnotify.Create) || ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename) {
 		t.loop.listNeeded = true
+	}
+	if ev.Has(fsnotify.Create) && t.segs[start] != nil {
+		t.loop.idCheck[start] = true // a file created or renamed over a known segment
 	}
 	return true
 }
@@ -214,6 +241,7 @@ func (t *Tailer) onWatchError(err error, ok bool) {
 		return
 	}
 	t.loop.listNeeded = true // any lost event is recovered by a full listing
+	t.loop.statAll = true    // which may have replaced any segment's file
 	if errors.Is(err, fsnotify.ErrEventOverflow) {
 		t.log.Warn("fsnotify queue overflow, rescanning", zap.String("path", t.dir))
 		return
@@ -225,6 +253,11 @@ func (t *Tailer) onWatchError(err error, ok bool) {
 
 // shutdown releases every mapping the tailer holds and wakes all waiters.
 func (t *Tailer) shutdown() {
+	if p := t.loop.pinned; p != nil {
+		t.closeFile(p)
+		t.loop.pinned = nil
+	}
+	t.lz.closeAll()
 	t.mu.Lock()
 	t.closed = true
 	for start, s := range t.segs {

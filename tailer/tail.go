@@ -42,11 +42,11 @@ func (t *Tailer) tail(now time.Time) (active bool, due time.Duration) {
 // scanSegment asks the layout where the segment's valid data ends and
 // publishes what is final. full is true once the whole segment is published.
 func (t *Tailer) scanSegment(s *segment, now time.Time) (active, full bool, due time.Duration) {
-	if !t.refresh(s) || t.segs[s.start] != s {
+	if !t.refresh(s, false) || t.segs[s.start] != s {
 		return false, false, 0
 	}
 	cur := &t.loop.cur
-	sc, err := t.layout.Scan(s.path, s.start, cur.stable)
+	sc, err := t.scanOrReuse(s)
 	if err == nil {
 		err = t.checkScan(s, sc)
 	}
@@ -63,8 +63,16 @@ func (t *Tailer) scanSegment(s *segment, now time.Time) (active, full bool, due 
 	if sc.Stable > cur.stable {
 		cur.stable = sc.Stable
 	}
-	if end-s.start > s.m.size() && (!t.refresh(s) || end-s.start > s.m.size()) {
+	if end-s.start > s.m.size() && (!t.refresh(s, true) || end-s.start > s.m.size()) {
 		return true, false, 0 // the file grew past our mapping; map it next poll
+	}
+	if sc.End < t.state.End && sc.End >= s.start {
+		// Valid data now ends below End: before the published bytes are
+		// compared through the mapping, make sure the file still has them.
+		m := s.m
+		if !t.refresh(s, true) || s.m != m {
+			return true, false, 0
+		}
 	}
 	if t.rewritten(s, sc, changed, now) {
 		return true, false, 0

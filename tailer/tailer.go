@@ -1,8 +1,9 @@
 package tailer
 
 import (
+	"errors"
 	"fmt"
-	"os"
+	"io/fs"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -95,6 +96,7 @@ type Tailer struct {
 	wake    chan struct{} // fed by Hint with non-blocking sends
 	hint    atomic.Int64  // highest offset a writer declared final
 	started atomic.Bool
+	wakes   atomic.Int64 // loop steps, for the poll-cost benchmark
 
 	mu      sync.RWMutex
 	segs    map[int64]*segment // by start; guarded by mu (the loop reads without it)
@@ -103,16 +105,8 @@ type Tailer struct {
 	closed  bool
 	divHook func(Divergence) // called with mu held; see OnDiverge
 
+	lz   lazyCache // mappings of sealed segments that Reads asked for
 	loop loopState // owned by the Run goroutine only
-}
-
-// segment is one segment file the tailer maps.
-type segment struct {
-	start int64
-	name  string
-	path  string
-	m     *mapping    // current mapping; the tailer holds one reference. Guarded by mu.
-	fi    os.FileInfo // identity of the mapped file, loop-only
 }
 
 // New returns a Tailer for dir. Nothing happens until Run.
@@ -128,6 +122,7 @@ func New(log *zap.Logger, dir string, layout plugins.Layout, opts Options) *Tail
 		wake:    make(chan struct{}, 1),
 		segs:    make(map[int64]*segment),
 		changed: make(chan struct{}),
+		lz:      newLazyCache(),
 	}
 	if layout != nil {
 		t.info = layout.Info()
@@ -199,22 +194,47 @@ func (t *Tailer) Read(off int64, max int) (Chunk, error) {
 	}
 	start := plugins.SegmentStart(t.info, off)
 	s := t.segs[start]
-	if s == nil || s.m == nil {
+	if s == nil {
 		return Chunk{}, &OffsetError{Op: "read", Offset: off, Oldest: st.Oldest, End: st.End, Err: ErrGone}
 	}
-	hi := min(st.End, start+t.info.SegmentSize, start+s.m.size())
+	m, err := t.segmentMapping(s, min(st.End, start+t.info.SegmentSize)-start)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			err = ErrGone // deleted by retention; the listing has not seen it yet
+		}
+		return Chunk{}, &OffsetError{Op: "read", Offset: off, Oldest: st.Oldest, End: st.End, Err: err}
+	}
+	if m == nil {
+		return Chunk{Offset: off}, nil // another file than published from: the loop checks it
+	}
+	hi := min(st.End, start+t.info.SegmentSize, start+m.size())
 	if int64(max) < hi-off { // compared as a length: off+max may overflow
 		hi = off + int64(max)
 	}
 	if hi <= off {
 		// The mapping is shorter than End: the file shrank under us (logged
-		// by the loop). Serve nothing rather than touch pages past EOF.
+		// by the loop) or is still being copied in. Serve nothing rather
+		// than touch pages past EOF.
+		if s.m == nil {
+			t.lz.noteShort(start, m.size())
+		}
+		m.release()
 		return Chunk{Offset: off}, nil
 	}
 	lo, h := off-start, hi-start
-	s.m.prefetch(h)
-	s.m.acquire()
-	return Chunk{Offset: off, Data: s.m.data[lo:h:h], m: s.m}, nil
+	m.prefetch(h)
+	return Chunk{Offset: off, Data: m.data[lo:h:h], m: m}, nil
+}
+
+// segmentMapping returns a referenced mapping of s covering need bytes
+// when the file has them: the pinned segment's own, or a sealed segment's
+// from the lazy cache. Called with mu read-locked.
+func (t *Tailer) segmentMapping(s *segment, need int64) (*mapping, error) {
+	if s.m != nil {
+		s.m.acquire()
+		return s.m, nil
+	}
+	return t.lazyAcquire(s, need)
 }
 
 // checkOffset applies the bounds common to Read and IsBoundary. Called with
