@@ -10,11 +10,13 @@
 //   - State.End (the safe end) is an absolute offset below which every byte
 //     is final: a sender may ship it and a slave may acknowledge it. It only
 //     moves forward, except on a divergence (below).
-//   - A divergence is published bytes that changed on disk: a segment file
-//     replaced by one whose bytes differ (compared byte by byte with the old
-//     mapping), a file shrunk or rewritten in place (compared with a CRC-32C
-//     per 64 KiB block of what was published, hashed before publishing), or
-//     the directory wiped. Checks run when a scan gives a reason: valid data
+//   - A divergence is published bytes that changed on disk: the live
+//     segment's file replaced by one whose bytes differ (compared byte by
+//     byte with the old mapping), the live file shrunk or rewritten in place
+//     (compared with a CRC-32C per 64 KiB block of what was published,
+//     hashed before publishing), a sealed segment's file replaced or shrunk
+//     (its old bytes are no longer mapped, so the divergence is at its
+//     start), or the directory wiped. Checks run when a scan gives a reason: valid data
 //     ends below End, a settled record changed, the last published block
 //     changed (looked at once a second), or bytes after End have not
 //     validated for a second. The tailer then calls the OnDiverge hook with
@@ -29,10 +31,22 @@
 //   - State.Oldest is the first offset of the contiguous run of segments that
 //     ends at the newest segment; offsets below it are gone (ErrGone).
 //   - Read never returns bytes across a segment boundary or at/after End,
-//     and never touches a mapped page past the file's size (SIGBUS).
+//     and never touches a mapped page past the file's size (SIGBUS). The
+//     tailer's own looks through the live mapping between scans catch a
+//     fault (plugins.CatchFault) and fstat the file instead.
 //   - Chunk.Data aliases a read-only shared mapping: it is valid until
 //     Release, even if retention deletes the segment meanwhile (mappings are
 //     reference counted and unmapped when the last Chunk is released).
+//
+// # Mappings and descriptors
+//
+// Only the pinned segment, the one End is in, is mapped with its
+// descriptor kept open between polls. A sealed segment is a name and the
+// identity (device, inode, size) of its file: Read maps it on demand, and
+// the mapping is released with its last Chunk, except that at most
+// lingerMaps recently read ones stay mapped for lingerFor after their last
+// Read, so a sender reading a segment chunk by chunk does not map and
+// unmap per chunk.
 //
 // # What is final
 //
@@ -47,11 +61,26 @@
 //
 // # Wake-ups
 //
-// Polling is the source of truth; notifications only make it faster. The
-// loop polls the live tail adaptively (PollMin after activity, doubling to
-// PollMax when idle), lists the directory every Rescan, and is woken early
-// by fsnotify (Create/Remove/Rename trigger a listing, Write a poll;
-// ErrEventOverflow a full listing) and by Hint.
+// Polling the live segment is the source of truth; notifications only make
+// it faster. The loop polls the live tail adaptively (PollMin after
+// activity, doubling to PollMax when idle) and is woken early by fsnotify
+// (Create/Remove/Rename trigger a listing, Write a poll) and by Hint.
+//
+// A poll costs no system call when the mapping shows nothing new: the last
+// Layout.Scan is reused while the last record's bytes are identical and
+// the 64 bytes after it still zero (preallocated layouts) or the file kept
+// its size (append layouts, fstat'ed through the open descriptor each
+// poll). A preallocated live file is fstat'ed once a second and whenever
+// valid data ends below End, before its published bytes are compared.
+//
+// Every Rescan the live segment's path is stat'ed (a file renamed over it)
+// and the next poll calls Layout.Scan whatever the mapping shows (a layout
+// whose records may start with zero bytes waits at most that long). The
+// directory is listed each Rescan without fsnotify, else every 30 Rescans;
+// a listing opens, stats and maps nothing. A sealed segment's path is
+// stat'ed only when an event names it (Create over a known name), a Read
+// finds another file under it, or events were lost (fsnotify missing, or
+// ErrEventOverflow: the next listing stats every segment once).
 //
 // Finding (verified by TestMmapWritesRaiseNoFsnotifyEvent): on Linux, a
 // writer that stores into a MAP_SHARED mapping of a segment raises no
@@ -63,17 +92,20 @@
 // # Files
 //
 // Files the layout does not parse are ignored; segments whose start is not
-// a multiple of SegmentSize are ignored with one warning. Each segment is
-// mapped for min(file size, SegmentSize) bytes and remapped when a
-// non-preallocated file grows. A segment that reappears after deletion, or
-// a file that shrinks or is replaced (writer restarted and truncated), is
-// logged as an error and rescanned from its start.
+// a multiple of SegmentSize are ignored with one warning. A segment is
+// mapped for min(file size, SegmentSize) bytes; the pinned one is remapped
+// through its descriptor when a non-preallocated file grows, a sealed one
+// that a Read found short is stat'ed each poll until it grows (then its
+// readers are woken). A segment that reappears after deletion, or a file
+// that shrinks or is replaced (writer restarted and truncated), is logged
+// and rescanned from its start.
 //
 // Segments are listed, opened and stat'ed through Options.FS (package
 // plugins/fsio; nil is the operating system); the mapping itself and the
-// layout's Scan use the real file. A stat or open that fails for another
-// reason than a missing file is logged (rate-limited) and retried at the
-// next poll; nothing past the bytes last examined is published meanwhile.
+// layout's Scan use the real file. A stat, fstat or open that fails for
+// another reason than a missing file is logged (rate-limited) and retried
+// at the next poll; nothing past the bytes last examined is published
+// meanwhile.
 //
 // One risk remains by design: a file truncated between the tailer's stat
 // and a reader's access to a Chunk can fault. Writers do not truncate

@@ -23,8 +23,9 @@ type Options struct {
 	// Settle is how long the last record's bytes must stay identical before
 	// it is published without a writer hint (default 20ms).
 	Settle time.Duration
-	// Rescan is the interval of the full directory listing, a safety net
-	// under fsnotify (default 1s).
+	// Rescan is the interval of the safety net under fsnotify (default
+	// 1s): the live segment's path is stat'ed and the directory listed (with
+	// fsnotify working, every 30th interval only).
 	Rescan time.Duration
 	// FS is the file system segments are listed, opened and stat'ed
 	// through (mmap stays on the real file); nil means fsio.OS().

@@ -56,7 +56,7 @@ func (c *masterCmd) flags(stderr io.Writer) *flag.FlagSet {
 	fs.DurationVar(&c.cfg.Tail.PollMin, "poll-min", time.Millisecond, "fastest poll of the live segment's tail")
 	fs.DurationVar(&c.cfg.Tail.PollMax, "poll-max", 50*time.Millisecond, "slowest poll of the live segment's tail when idle")
 	fs.DurationVar(&c.cfg.Tail.Settle, "settle", 20*time.Millisecond, "ship the last record once unchanged this long (without a writer hint)")
-	fs.DurationVar(&c.cfg.Tail.Rescan, "rescan", time.Second, "full directory listing interval under fsnotify")
+	fs.DurationVar(&c.cfg.Tail.Rescan, "rescan", time.Second, "interval at which the live segment's path is stat'ed and rescanned; the directory is listed every interval without fsnotify, every 30 intervals with it")
 	fs.StringVar(&c.ackSocket, "ack-socket", "", "Unix socket path for synchronous-commit waits (off when empty)")
 	fs.StringVar(&c.ackMode, "ack-socket-mode", "0660", "file mode of the ack socket")
 	fs.IntVar(&c.ackMaxConns, "ack-max-conns", ack.DefaultMaxConns, "refuse ack-socket connections beyond this many (preamble status busy)")
