@@ -1,7 +1,6 @@
 package tailer
 
 import (
-	"context"
 	"encoding/binary"
 	"fmt"
 	"io/fs"
@@ -56,16 +55,7 @@ func benchPollCost(b *testing.B, sealed, rate int) {
 	w := newMmapWriter(b, dir, &l.testLayout, live)
 	end := w.Append(payloadAt(0, 4096-hdrSize))
 	cfs := &countingFS{FS: fsio.OS()}
-	tl := New(zap.NewNop(), dir, l, Options{FS: cfs})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- tl.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			b.Error(err)
-		}
-	}()
+	tl := runTailer(b, New(zap.NewNop(), dir, l, Options{FS: cfs}))
 	tl.Hint(end)
 	waitState(b, tl, 2*time.Minute, "caught up", func(s State) bool { return s.End == end })
 	// Measure the steady state: the start-up walk's garbage collected and
