@@ -121,6 +121,12 @@ func (t *Tailer) publishRun() {
 		n++
 	}
 	st.Oldest, st.LiveStart, st.Segments = oldest, newest, n
+	if newest != t.state.LiveStart || t.segs[t.loop.sealedBelow] == nil {
+		t.loop.probeDue = true
+		if t.segs[t.loop.sealedBelow] == nil {
+			t.loop.sealedBelow = -1 // its file is gone: probe again
+		}
+	}
 	st.End = t.anchor(st)
 	st.Diverged = t.state.Diverged // anchor may have found a divergence
 	t.publish(st)
