@@ -163,11 +163,13 @@ func rusage(who int) time.Duration {
 // including those on the files it opens.
 type countingFS struct {
 	fsio.FS
-	n atomic.Int64
+	n            atomic.Int64 // every call
+	opens, stats atomic.Int64 // OpenFile and Stat (by path) calls
 }
 
 func (c *countingFS) OpenFile(name string, flag int, perm fs.FileMode) (fsio.File, error) {
 	c.n.Add(1)
+	c.opens.Add(1)
 	f, err := c.FS.OpenFile(name, flag, perm)
 	if err != nil {
 		return nil, err
@@ -177,6 +179,7 @@ func (c *countingFS) OpenFile(name string, flag int, perm fs.FileMode) (fsio.Fil
 
 func (c *countingFS) Stat(name string) (fs.FileInfo, error) {
 	c.n.Add(1)
+	c.stats.Add(1)
 	return c.FS.Stat(name)
 }
 

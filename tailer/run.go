@@ -168,17 +168,14 @@ const fullListEvery = 30
 
 // onRescan is the periodic safety net. Each tick the live segment's path
 // is stat'ed (a file renamed over it) and the next poll calls Layout.Scan
-// whatever the mapping shows, and the newest segments may be probed again
-// for the writer's start (sealedLimit); the directory is listed each tick
-// without fsnotify, else every fullListEvery ticks. No sealed segment is
-// touched.
+// whatever the mapping shows; the directory is listed each tick without
+// fsnotify, else every fullListEvery ticks. No sealed segment is touched.
 func (t *Tailer) onRescan() {
 	t.loop.ticks++
 	if p := t.loop.pinned; p != nil {
 		p.pathDue = true
 	}
 	t.loop.scanDue = true
-	t.loop.probeDue = true
 	if t.loop.watcher == nil || !t.loop.watching || t.loop.ticks%fullListEvery == 0 {
 		t.loop.listNeeded = true
 	}

@@ -87,7 +87,7 @@ func (t *Tailer) sealedWhole(s *segment) bool {
 // sealedLimit returns the start of the newest segment the writer has
 // started: every segment below it is sealed. The newest probeDepth
 // segments are probed (their first bytes, or their size when files grow
-// by append), at most once per listing or rescan tick; until one is found
+// by append), at most once per listing; until one is found
 // started, nothing is sealed this way and the tail scans as before.
 func (t *Tailer) sealedLimit() int64 {
 	st := t.state
