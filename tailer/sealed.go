@@ -51,7 +51,10 @@ func (t *Tailer) skipSealed(budget *int) bool {
 	}
 	t.loop.cur = cursor{start: -1}
 	st.End = end
-	st.Stalled = Stall{} // the tail moved on past any stall
+	if st.Stalled.Active {
+		t.log.Info("tail moving again after a stall", zap.String("segment", st.Stalled.Segment), zap.Int64("offset", st.Stalled.Offset))
+		st.Stalled = Stall{}
+	}
 	if st.Diverged.Active && st.End > st.Diverged.At {
 		t.converge(st)
 	} else {
