@@ -31,7 +31,7 @@ import (
 // Scan would not find them sealed, so the test also shows that none is
 // scanned.
 func TestHundredThousandSegments(t *testing.T) {
-	const manySegments = 100_000 // under -race too: about 35 s on a loaded 2-core machine
+	const manySegments = 100_000 // under -race too: 11-35 s on a shared 2-core machine
 	dir := t.TempDir()
 	l := &countingLayout{testLayout: testLayout{size: 4096, prealloc: true}}
 	size := l.size
