@@ -128,7 +128,9 @@
 // other; one refusing for divergence found by lineage has code
 // "diverged", an error naming the first differing offset and
 // "common":X, every byte below X compared equal (a block start, the
-// tail block's start, or 0 when the first block differs).
+// tail block's start, or 0 when the first block differs); a slave checks
+// it (CheckCommon: 0 <= X <= its end, only with "diverged") before acting
+// on it, and answers "lineage_of" only for a base it listed (FindLineage).
 // "lineage_skipped":K in it counts the slave's segments not compared (the
 // master no longer holds them or has not hashed them yet).
 //

@@ -147,3 +147,32 @@ func TestReadBoundedAllocates(t *testing.T) {
 		t.Fatalf("%d bytes allocated per hostile read", per)
 	}
 }
+
+func TestFindLineageAndCheckCommon(t *testing.T) {
+	ls := []SegLineage{{0, 1, 1}, {100, 2, 2}, {200, 3, 3}}
+	if l, ok := FindLineage(ls, 100); !ok || l.Blocks != 2 {
+		t.Fatalf("find 100: %+v %v", l, ok)
+	}
+	if _, ok := FindLineage(ls, 150); ok {
+		t.Fatal("found 150")
+	}
+	if _, ok := FindLineage(nil, 0); ok {
+		t.Fatal("found in nil")
+	}
+	c := func(v int64) *int64 { return &v }
+	for _, tc := range []struct {
+		rep HelloReply
+		ok  bool
+	}{
+		{HelloReply{}, true},
+		{HelloReply{Code: CodeDiverged, Common: c(0)}, true},
+		{HelloReply{Code: CodeDiverged, Common: c(500)}, true},
+		{HelloReply{Code: CodeDiverged, Common: c(501)}, false},
+		{HelloReply{Code: CodeDiverged, Common: c(-1)}, false},
+		{HelloReply{Common: c(5)}, false},
+	} {
+		if err := CheckCommon(tc.rep, 500); (err == nil) != tc.ok {
+			t.Errorf("%+v: %v", tc.rep, err)
+		}
+	}
+}
