@@ -115,28 +115,7 @@ func (c *Client) call(ctx context.Context, limit time.Duration, enc func([]byte,
 		c.unregister(id)
 		return ack.Response{}, err
 	}
-	var expired <-chan time.Time
-	if limit > 0 {
-		t := time.NewTimer(limit)
-		defer t.Stop()
-		expired = t.C
-	}
-	select {
-	case resp, ok := <-ch:
-		if !ok {
-			return ack.Response{}, c.brokenErr()
-		}
-		if resp.Err != nil {
-			return ack.Response{}, resp.Err
-		}
-		return resp, nil
-	case <-ctx.Done():
-		c.unregister(id)
-		return ack.Response{}, ctx.Err()
-	case <-expired:
-		c.unregister(id)
-		return ack.Response{}, ErrNoAnswer
-	}
+	return c.awaitAnswer(ctx, id, ch, limit)
 }
 
 func (c *Client) brokenErr() error {
