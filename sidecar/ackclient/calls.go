@@ -30,13 +30,13 @@ func AnswerMargin(timeout time.Duration) time.Duration {
 // ctx returns its error. Transport failures and ERROR answers
 // (*ack.ServerError) are errors.
 func (c *Client) Wait(ctx context.Context, off int64) (ack.Result, error) {
-	timeout := maxWireTimeout
-	if dl, ok := ctx.Deadline(); ok {
-		timeout = max(0, time.Until(dl))
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return c.WaitTimeout(ctx, off, maxWireTimeout)
 	}
 	ctx, cancel := cancelOnly(ctx)
 	defer cancel()
-	return c.WaitTimeout(ctx, off, timeout)
+	return c.WaitTimeout(ctx, off, max(0, time.Until(dl)))
 }
 
 // WaitTimeout is Wait with an explicit timeout. ctx may cancel the call

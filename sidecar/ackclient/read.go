@@ -24,33 +24,46 @@ const (
 // the wait (ErrNoAnswer for the limit).
 func (c *Client) awaitAnswer(ctx context.Context, id uint32, ch chan ack.Response, limit time.Duration) (ack.Response, error) {
 	var deadline time.Time
-	var expired <-chan time.Time
 	if limit > 0 {
 		deadline = time.Now().Add(limit)
-		t := time.NewTimer(limit)
+	}
+	select { // the turn is free when no other call is in flight: no timer then
+	case resp, ok := <-ch:
+		return c.answer(resp, ok)
+	case <-c.rd:
+		return c.readTurn(ctx, id, ch, deadline)
+	default:
+	}
+	var expired <-chan time.Time
+	if limit > 0 {
+		t := time.NewTimer(time.Until(deadline))
 		defer t.Stop()
 		expired = t.C
 	}
-	for {
-		select {
-		case resp, ok := <-ch:
-			return c.answer(resp, ok)
-		case <-c.rd:
-			resp, ok, err := c.readFor(ctx, ch, deadline)
-			c.rd <- struct{}{} // the next waiter reads
-			if err == nil {
-				return c.answer(resp, ok)
-			}
-			c.unregister(id)
-			return ack.Response{}, err
-		case <-ctx.Done():
-			c.unregister(id)
-			return ack.Response{}, ctx.Err()
-		case <-expired:
-			c.unregister(id)
-			return ack.Response{}, ErrNoAnswer
-		}
+	select {
+	case resp, ok := <-ch:
+		return c.answer(resp, ok)
+	case <-c.rd:
+		return c.readTurn(ctx, id, ch, deadline)
+	case <-ctx.Done():
+		c.unregister(id)
+		return ack.Response{}, ctx.Err()
+	case <-expired:
+		c.unregister(id)
+		return ack.Response{}, ErrNoAnswer
 	}
+}
+
+// readTurn reads for everyone until id's answer is in, then passes the
+// read turn on.
+func (c *Client) readTurn(ctx context.Context, id uint32, ch chan ack.Response, deadline time.Time) (ack.Response, error) {
+	resp, ok, err := c.readFor(ctx, ch, deadline)
+	c.rd <- struct{}{} // the next waiter reads
+	if err == nil {
+		return c.answer(resp, ok)
+	}
+	c.unregister(id)
+	return ack.Response{}, err
 }
 
 func (c *Client) answer(resp ack.Response, ok bool) (ack.Response, error) {
