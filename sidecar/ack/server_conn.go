@@ -42,13 +42,14 @@ type serverConn struct {
 	own waitOwner // guarded by the tracker's lock
 
 	// reader-only state
+	hintAt     int64 // highest offset of the requests read, not hinted yet; -1: none
 	clamped    bool
 	busy       int // refused requests not logged yet
 	busyLogged time.Time
 }
 
 func newServerConn(s *Server, c net.Conn, id uint64) *serverConn {
-	sc := &serverConn{s: s, c: c, log: s.log.With(zap.Uint64("conn", id)), out: newOutQueue(c)}
+	sc := &serverConn{s: s, c: c, log: s.log.With(zap.Uint64("conn", id)), out: newOutQueue(c), hintAt: -1}
 	sc.own.answer = sc.answer
 	sc.own.flush = sc.out.tryFlush
 	return sc
@@ -85,8 +86,11 @@ func (sc *serverConn) readLoop(ctx context.Context) error {
 	buf := make([]byte, MaxRequest)
 	for {
 		if !frameBuffered(r) {
-			// Every request read whole is handled: their answers go out
-			// together, before the read may block.
+			// Every request read whole is handled: the tailer hears of
+			// their highest offset once, and their answers go out
+			// together, before the read may block. A group commit's
+			// batch of WAITs wakes the tailer once, not once each.
+			sc.flushHint()
 			sc.out.tryFlush()
 		}
 		sc.out.waitSpace(ctx.Done())
@@ -197,10 +201,15 @@ func (sc *serverConn) observe(st Status, start int64) {
 	}
 }
 
-func (sc *serverConn) hint(off int64) {
-	if sc.s.h != nil {
-		sc.s.h.Hint(off)
+// hint notes that the writer has written up to off; flushHint tells the
+// tailer.
+func (sc *serverConn) hint(off int64) { sc.hintAt = max(sc.hintAt, off) }
+
+func (sc *serverConn) flushHint() {
+	if sc.hintAt >= 0 && sc.s.h != nil {
+		sc.s.h.Hint(sc.hintAt)
 	}
+	sc.hintAt = -1
 }
 
 // clamp bounds a timeout by MaxTimeout, logging once per connection.
