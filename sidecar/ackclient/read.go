@@ -20,9 +20,9 @@ const (
 
 // awaitAnswer waits for id's answer on ch. Whoever holds the read turn
 // reads the connection for everyone; a caller without it waits on ch for
-// its answer or for the turn. ctx or, when limit is set, the limit end
+// its answer or for the turn. end or, when limit is set, the limit end
 // the wait (ErrNoAnswer for the limit).
-func (c *Client) awaitAnswer(ctx context.Context, id uint32, ch chan ack.Response, limit time.Duration) (ack.Response, error) {
+func (c *Client) awaitAnswer(end endsBy, id uint32, ch chan ack.Response, limit time.Duration) (ack.Response, error) {
 	var deadline time.Time
 	if limit > 0 {
 		deadline = time.Now().Add(limit)
@@ -31,7 +31,7 @@ func (c *Client) awaitAnswer(ctx context.Context, id uint32, ch chan ack.Respons
 	case resp, ok := <-ch:
 		return c.answer(resp, ok)
 	case <-c.rd:
-		return c.readTurn(ctx, id, ch, deadline)
+		return c.readTurn(end, id, ch, deadline)
 	default:
 	}
 	var expired <-chan time.Time
@@ -40,24 +40,30 @@ func (c *Client) awaitAnswer(ctx context.Context, id uint32, ch chan ack.Respons
 		defer t.Stop()
 		expired = t.C
 	}
-	select {
-	case resp, ok := <-ch:
-		return c.answer(resp, ok)
-	case <-c.rd:
-		return c.readTurn(ctx, id, ch, deadline)
-	case <-ctx.Done():
-		c.unregister(id)
-		return ack.Response{}, ctx.Err()
-	case <-expired:
-		c.unregister(id)
-		return ack.Response{}, ErrNoAnswer
+	done := end.ctx.Done()
+	for {
+		select {
+		case resp, ok := <-ch:
+			return c.answer(resp, ok)
+		case <-c.rd:
+			return c.readTurn(end, id, ch, deadline)
+		case <-done:
+			if err := end.err(); err != nil {
+				c.unregister(id)
+				return ack.Response{}, err
+			}
+			done = nil // the deadline passed: the server's answer to it is due
+		case <-expired:
+			c.unregister(id)
+			return ack.Response{}, ErrNoAnswer
+		}
 	}
 }
 
 // readTurn reads for everyone until id's answer is in, then passes the
 // read turn on.
-func (c *Client) readTurn(ctx context.Context, id uint32, ch chan ack.Response, deadline time.Time) (ack.Response, error) {
-	resp, ok, err := c.readFor(ctx, ch, deadline)
+func (c *Client) readTurn(end endsBy, id uint32, ch chan ack.Response, deadline time.Time) (ack.Response, error) {
+	resp, ok, err := c.readFor(end, ch, deadline)
 	c.rd <- struct{}{} // the next waiter reads
 	if err == nil {
 		return c.answer(resp, ok)
@@ -77,10 +83,10 @@ func (c *Client) answer(resp ack.Response, ok bool) (ack.Response, error) {
 }
 
 // readFor reads and delivers answers, holding the read turn, until ch has
-// one. ctx's end or deadline passing stops it with ctx's error or
-// ErrNoAnswer; a connection failure fails the client, which closes ch.
-func (c *Client) readFor(ctx context.Context, ch chan ack.Response, deadline time.Time) (ack.Response, bool, error) {
-	if ctx.Done() != nil {
+// one. end or deadline passing stops it with end's error or ErrNoAnswer;
+// a connection failure fails the client, which closes ch.
+func (c *Client) readFor(end endsBy, ch chan ack.Response, deadline time.Time) (ack.Response, bool, error) {
+	if ctx := end.ctx; ctx.Done() != nil {
 		// A read blocked in the kernel does not see ctx: a deadline in
 		// the past ends it. The next reader sets its own deadline again
 		// and takes a stray timeout for what it is (see below).
@@ -97,7 +103,7 @@ func (c *Client) readFor(ctx context.Context, ch chan ack.Response, deadline tim
 			return resp, ok, nil
 		default:
 		}
-		if err := ctx.Err(); err != nil {
+		if err := end.err(); err != nil {
 			return ack.Response{}, false, err
 		}
 		if !deadline.IsZero() && !time.Now().Before(deadline) {
