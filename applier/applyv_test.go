@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/hasidecar/hasidecar/plugins/fsio"
 )
@@ -145,5 +146,35 @@ func TestPwritevWindows(t *testing.T) {
 				t.Fatalf("short %d: caller's piece %d changed length", short, i)
 			}
 		}
+	}
+}
+
+// TestSyncDue: nothing is due while everything is synced or the policy is
+// not an interval; applied bytes make a sync due one Interval after the
+// last, and a sync clears it.
+func TestSyncDue(t *testing.T) {
+	lay := newTestLayout(64<<10, true)
+	dir := t.TempDir()
+	a, err := Open(nil, filepath.Join(dir, "seg"), filepath.Join(dir, "state"), lay, Options{Sync: SyncInterval, Interval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if _, pending := a.SyncDue(); pending {
+		t.Fatal("an empty applier has a sync due")
+	}
+	before := time.Now()
+	if err := a.Apply(0, []byte("abc")); err != nil {
+		t.Fatal(err)
+	}
+	due, pending := a.SyncDue()
+	if !pending || due.Before(before.Add(-time.Second).Add(time.Hour)) || due.After(time.Now().Add(time.Hour)) {
+		t.Fatalf("after Apply: due %v, pending %v; want pending about an hour after the last sync", due, pending)
+	}
+	if err := a.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if _, pending := a.SyncDue(); pending {
+		t.Fatal("a sync is due right after Sync")
 	}
 }

@@ -343,6 +343,7 @@ func (s *Slave) apply(h haproto.Header, body [][]byte) error {
 	}
 	if h.Size > 0 {
 		s.poke()
+		s.sync.unsynced()
 	}
 	s.onFrame(h.Size, h.Offset+int64(h.Size))
 	return nil
