@@ -304,6 +304,19 @@ func (a *Applier) MaybeSync(now time.Time) error {
 	return a.syncLocked()
 }
 
+// SyncDue reports when MaybeSync will next have work: under SyncInterval,
+// while applied bytes are not synced, at the last sync plus Interval
+// (pending true). Otherwise pending is false and nothing is due until the
+// next Apply, so a caller need not wake for it.
+func (a *Applier) SyncDue() (due time.Time, pending bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed || a.opts.Sync != SyncInterval || !a.needSync() {
+		return time.Time{}, false
+	}
+	return a.lastSync.Add(a.opts.Interval), true
+}
+
 func (a *Applier) needSync() bool {
 	return a.end != a.syncedEnd || a.base != a.syncedBase
 }

@@ -5,6 +5,9 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
+
+	"github.com/hasidecar/hasidecar/plugins/fsio"
 )
 
 // TestApplyVEqualsApply writes the same bytes as pieces and as one chunk
@@ -89,5 +92,89 @@ func TestApplyDoesNotAllocate(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Fatalf("%.1f allocations per Apply, want 0", allocs)
+	}
+}
+
+// recordingFile is a File whose WriteV keeps the bytes and the size of each
+// call, taking at most short bytes per call when short > 0.
+type recordingFile struct {
+	fsio.File
+	data  []byte
+	calls []int
+	short int
+}
+
+func (r *recordingFile) WriteV(pieces [][]byte, off int64) (int, error) {
+	n := 0
+	for _, p := range pieces {
+		if r.short > 0 && n+len(p) > r.short {
+			p = p[:r.short-n]
+		}
+		copy(r.data[off+int64(n):], p)
+		n += len(p)
+	}
+	r.calls = append(r.calls, n)
+	return n, nil
+}
+
+// TestPwritevWindows: a chunk larger than maxWrite (a 1 MiB frame, or
+// gathered frames) is written in windows of at most maxWrite bytes, short
+// writes inside a window are resumed, and the caller's pieces are left as
+// they were.
+func TestPwritevWindows(t *testing.T) {
+	data := make([]byte, 1<<20+12345)
+	for i := range data {
+		data[i] = byte(i * 31)
+	}
+	for _, short := range []int{0, 100 << 10} {
+		pieces := [][]byte{data[:7], {}, data[7 : 300<<10], data[300<<10 : 1<<20], data[1<<20:]}
+		keep := append([][]byte(nil), pieces...)
+		f := &recordingFile{data: make([]byte, len(data)+5), short: short}
+		if err := pwritev(f, pieces, 5); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(f.data[5:], data) {
+			t.Fatalf("short %d: pwritev wrote other bytes", short)
+		}
+		for _, n := range f.calls {
+			if n > maxWrite {
+				t.Fatalf("short %d: one pwritev of %d bytes, above maxWrite %d (calls %v)", short, n, maxWrite, f.calls)
+			}
+		}
+		for i := range pieces {
+			if len(pieces[i]) != len(keep[i]) {
+				t.Fatalf("short %d: caller's piece %d changed length", short, i)
+			}
+		}
+	}
+}
+
+// TestSyncDue: nothing is due while everything is synced or the policy is
+// not an interval; applied bytes make a sync due one Interval after the
+// last, and a sync clears it.
+func TestSyncDue(t *testing.T) {
+	lay := newTestLayout(64<<10, true)
+	dir := t.TempDir()
+	a, err := Open(nil, filepath.Join(dir, "seg"), filepath.Join(dir, "state"), lay, Options{Sync: SyncInterval, Interval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if _, pending := a.SyncDue(); pending {
+		t.Fatal("an empty applier has a sync due")
+	}
+	before := time.Now()
+	if err := a.Apply(0, []byte("abc")); err != nil {
+		t.Fatal(err)
+	}
+	due, pending := a.SyncDue()
+	if !pending || due.Before(before.Add(-time.Second).Add(time.Hour)) || due.After(time.Now().Add(time.Hour)) {
+		t.Fatalf("after Apply: due %v, pending %v; want pending about an hour after the last sync", due, pending)
+	}
+	if err := a.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if _, pending := a.SyncDue(); pending {
+		t.Fatal("a sync is due right after Sync")
 	}
 }

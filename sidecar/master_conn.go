@@ -51,6 +51,7 @@ type masterConn struct {
 	chunks []tailer.Chunk
 	hdrs   []byte
 	bufs   net.Buffers
+	zc     *splicer // zero-copy sender on plain TCP (master_sendfile.go); nil: writev
 }
 
 // readBuf is the size of a connection's read buffer: the first read may

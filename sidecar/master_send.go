@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"time"
+
+	"go.uber.org/zap"
 
 	"github.com/hasidecar/hasidecar/sidecar/haproto"
 	"github.com/hasidecar/hasidecar/tailer"
@@ -16,6 +19,14 @@ const maxWritev = 512 << 10
 
 // send streams frames from start until ctx ends or the connection fails.
 func (c *masterConn) send(ctx context.Context, start int64) error {
+	zc, err := newSplicer(c.conn)
+	if err != nil {
+		c.log.Warn("zero-copy send unavailable; copying frames", zap.Error(err))
+	}
+	if zc != nil {
+		c.zc = zc
+		defer func() { zc.close(); c.zc = nil }()
+	}
 	pos := start
 	lastWrite := time.Now()
 	hb := time.NewTimer(c.m.heartbeatEvery())
@@ -107,8 +118,7 @@ func (c *masterConn) writeFrames(pos int64, chunks []tailer.Chunk) error {
 	}
 	c.rep.SetSent(end, end-pos, int64(max(1, len(chunks))))
 	c.conn.SetWriteDeadline(time.Now().Add(c.m.idleLimit()))
-	w := bufs // WriteTo consumes the slice it is called on; bufs keeps the array
-	if _, err := w.WriteTo(c.conn); err != nil {
+	if err := c.writeOut(hdrs, bufs, chunks); err != nil {
 		return fmt.Errorf("write frames at %d: %w", pos, err)
 	}
 	c.rep.SetWritten(end)
@@ -117,6 +127,23 @@ func (c *masterConn) writeFrames(pos int64, chunks []tailer.Chunk) error {
 		c.m.tracker.Ack(c.id, min(r, end))
 	}
 	return nil
+}
+
+// writeOut sends the frames: bodies spliced from the mapping on plain
+// TCP, else bufs (headers and bodies in order) with one writev. The writev
+// goes to the connection under bufferedConn: net.Buffers gathers only on
+// a socket it knows, and would otherwise write each header as its own
+// packet.
+func (c *masterConn) writeOut(hdrs []byte, bufs net.Buffers, chunks []tailer.Chunk) error {
+	if c.zc != nil && len(chunks) > 0 {
+		return c.zc.writeFrames(hdrs, chunks)
+	}
+	conn := c.conn
+	if bc, ok := conn.(*bufferedConn); ok {
+		conn = bc.Conn
+	}
+	_, err := bufs.WriteTo(conn) // consumes its copy of the slice; the caller's keeps the array
+	return err
 }
 
 // readAcks reads the slave's reports until the connection fails. A slave

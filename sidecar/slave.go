@@ -50,7 +50,11 @@ type SlaveConfig struct {
 	MinBackoff   time.Duration // default 100ms
 	MaxBackoff   time.Duration // default 5s
 	DialTimeout  time.Duration // default 5s
-	SyncEvery    time.Duration // the applier's sync interval tick (SyncInterval); default 100ms
+	// SyncEvery is how soon the sync loop retries a due interval sync that
+	// did not happen (it failed); default 100ms. Otherwise the loop sleeps
+	// until the applier's next sync is due, and while nothing is unsynced
+	// it does not wake for syncing at all.
+	SyncEvery time.Duration
 	// StopOnRefusal makes Run return ErrRefused when the master refuses this
 	// slave for good (layout mismatch, divergence, reseed needed). By
 	// default the slave stays up in that state, visible in its status and
@@ -109,6 +113,7 @@ type Slave struct {
 
 	nudge chan struct{}              // wakes the reporter when the ackable end may have moved
 	sink  atomic.Pointer[reportSink] // the session's report writer, once its first report is out
+	sync  syncWaker                  // wakes the sync loop when bytes become unsynced (slave_sync.go)
 
 	acked      atomic.Int64
 	reconnects atomic.Int64
@@ -148,7 +153,7 @@ func NewSlave(log *zap.Logger, cfg SlaveConfig, layout plugins.Layout, app *appl
 	}
 	cfg.defaults()
 	return &Slave{log: log.With(zap.String("slave_name", cfg.Name)), cfg: cfg, layout: layout, app: app,
-		nudge: make(chan struct{}, 1), state: newStateCell(SlaveConnecting)}
+		nudge: make(chan struct{}, 1), sync: newSyncWaker(), state: newStateCell(SlaveConnecting)}
 }
 
 // Run connects, replicates and reconnects with capped back-off until ctx
@@ -266,31 +271,6 @@ func (s *Slave) ackable() int64 {
 		return s.app.Synced()
 	}
 	return s.app.End()
-}
-
-// syncLoop lets an interval sync happen while no frame arrives.
-func (s *Slave) syncLoop(ctx context.Context) {
-	t := time.NewTicker(s.cfg.SyncEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case now := <-t.C:
-			s.mu.Lock()
-			before := s.app.Synced()
-			err := s.app.MaybeSync(now)
-			moved := s.app.Synced() != before
-			s.mu.Unlock()
-			if err != nil {
-				s.log.Error("sync slave segments", zap.Error(err))
-			}
-			if moved {
-				s.poke()
-			}
-			s.checkStall(now)
-		}
-	}
 }
 
 func (s *Slave) poke() {

@@ -220,7 +220,8 @@ func (s *Slave) report(ctx context.Context, conn net.Conn) error {
 }
 
 // maxGather bounds how many bytes of consecutive frames are written with
-// one pwritev during catch-up.
+// one ApplyV (one journal record) during catch-up; the applier writes
+// them in windows of the fastest write size (applier's maxWrite).
 const maxGather = 1 << 20
 
 // receive reads frames and applies them until the connection fails.
@@ -312,6 +313,7 @@ func (s *Slave) apply(h haproto.Header, body [][]byte) error {
 	}
 	if h.Size > 0 {
 		s.reportApplied()
+		s.sync.unsynced()
 	}
 	s.onFrame(h.Size, h.Offset+int64(h.Size))
 	return nil

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/hasidecar/hasidecar/sidecar"
 )
 
 // checkFailed is the answer of a config check that found problems.
@@ -139,10 +141,10 @@ func deadTables(cf *configFile, roles []string) []error {
 }
 
 // unknownEnv reports HASIDECAR_* variables of the environment file that
-// name no flag of the role (HASIDECAR_CONFIG aside): a typo there is
+// name no flag of the role (HASIDECAR_CONFIG and HASIDECAR_NO_SENDFILE aside): a typo there is
 // otherwise silently ignored.
 func unknownEnv(environ []string, envFile, role string, fs *flag.FlagSet) []error {
-	known := map[string]bool{envName(configFlagName): true}
+	known := map[string]bool{envName(configFlagName): true, sidecar.NoSendfileEnv: true}
 	fs.VisitAll(func(fl *flag.Flag) { known[envName(fl.Name)] = true })
 	var errs []error
 	for _, kv := range environ {
