@@ -61,9 +61,24 @@ func (c *masterConn) initialPosition(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("master directory holds no segment yet: %w", ErrUnservable)
 	}
 	if c.m.cfg.Initial == InitialLastSegment {
-		return plugins.SegmentStart(c.m.layout.Info(), st.End), nil
+		return c.lastSegmentStart(ctx, st), nil
 	}
 	return st.Oldest, nil
+}
+
+// lastSegmentStart is the start of the segment holding the master's end,
+// once the tailer's walk has reached the newest segments: at start-up it
+// publishes sealed segments a batch at a time, and an end still low in the
+// directory would send a whole history instead of the live segment. The
+// newest segment may be an empty one a broker preallocated ahead, so the
+// walk is done when the end lies in the last two segments.
+func (c *masterConn) lastSegmentStart(ctx context.Context, st tailer.State) int64 {
+	size := c.m.layout.Info().SegmentSize
+	walked := func(s tailer.State) bool { return s.End >= max(s.Oldest, s.LiveStart-size) }
+	if !walked(st) {
+		st, _ = c.m.waitFor(ctx, c.m.cfg.ReportGrace, walked)
+	}
+	return plugins.SegmentStart(c.m.layout.Info(), st.End)
 }
 
 // vouch checks that the master can stand behind a slave's non-zero offset:
