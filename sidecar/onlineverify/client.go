@@ -1,12 +1,10 @@
 package onlineverify
 
 import (
-	"bufio"
 	"context"
-	"fmt"
 	"net"
-	"time"
 
+	"github.com/hasidecar/hasidecar/sidecar/digest"
 	"github.com/hasidecar/hasidecar/sidecar/haproto"
 )
 
@@ -16,61 +14,28 @@ type SourceCloser interface {
 	Close() error
 }
 
-// callTimeout bounds one request and its reply: a master that stops
-// answering ends the run with an error instead of hanging it.
-const callTimeout = time.Minute
-
 // Dial opens a digest channel to the master through dial (which applies
-// the replication link's TLS). Interim: a direct client of the haproto
-// digest functions until sidecar/digest is merged.
+// the replication link's TLS): a sidecar/digest client as a Source.
 func Dial(ctx context.Context, dial func(context.Context) (net.Conn, error)) (SourceCloser, error) {
-	conn, err := dial(ctx)
+	c, err := digest.Dial(ctx, dial)
 	if err != nil {
 		return nil, err
 	}
-	if err := haproto.WriteDigestOpen(conn); err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("open digest channel: %w", err)
-	}
-	return &wireSource{conn: conn, r: bufio.NewReaderSize(conn, 1<<20)}, nil
+	return FromClient(c), nil
 }
 
-type wireSource struct {
-	conn net.Conn
-	r    *bufio.Reader
-}
+// FromClient is c as a Source (and its Close).
+func FromClient(c *digest.Client) SourceCloser { return clientSource{c} }
 
-func (w *wireSource) call(q haproto.DigestRequest, maxCRCs, maxData int) (haproto.DigestReply, []uint32, []byte, error) {
-	w.conn.SetDeadline(time.Now().Add(callTimeout))
-	if err := haproto.WriteDigestRequest(w.conn, q); err != nil {
-		return haproto.DigestReply{}, nil, nil, fmt.Errorf("digest %s request: %w", q.Op, err)
-	}
-	rep, crcs, data, err := haproto.ReadDigestReply(w.r, maxCRCs, maxData)
-	if err == nil {
-		err = rep.Err()
-	}
-	return rep, crcs, data, err
-}
+type clientSource struct{ *digest.Client }
 
-func (w *wireSource) Info() (MasterInfo, error) {
-	rep, _, _, err := w.call(haproto.DigestRequest{Op: haproto.OpInfo}, 0, 0)
+func (s clientSource) Info() (MasterInfo, error) {
+	rep, err := s.Client.Info()
 	if err != nil {
 		return MasterInfo{}, err
 	}
 	return infoOf(rep), nil
 }
-
-func (w *wireSource) Digests(from, to int64) ([]uint32, error) {
-	_, crcs, _, err := w.call(haproto.DigestRequest{Op: haproto.OpDigests, From: from, To: to}, int(haproto.MaxDigestSpan/(4<<10)), 0)
-	return crcs, err
-}
-
-func (w *wireSource) Fetch(from, to int64) ([]byte, error) {
-	_, _, data, err := w.call(haproto.DigestRequest{Op: haproto.OpFetch, From: from, To: to}, 0, haproto.MaxFetch)
-	return data, err
-}
-
-func (w *wireSource) Close() error { return w.conn.Close() }
 
 // infoOf converts the wire's info reply.
 func infoOf(rep haproto.DigestReply) MasterInfo {
