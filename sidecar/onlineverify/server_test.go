@@ -2,8 +2,8 @@ package onlineverify
 
 import (
 	"bufio"
-	"encoding/binary"
 	"context"
+	"encoding/binary"
 
 	"io"
 	"net"
@@ -135,4 +135,3 @@ func (m *testMaster) answer(q haproto.DigestRequest) (haproto.DigestReply, []uin
 	}
 	return haproto.DigestReply{}, crcs, nil
 }
-
