@@ -131,6 +131,9 @@ func (c *verifyCmd) runOnline(ctx context.Context, stdout, stderr io.Writer) err
 	doc := onlineDoc{Master: c.on.master, Dir: c.on.dir, StateDir: c.on.stateDir, Rate: c.rate, Repair: c.on.repair}
 	rep, err := c.online(ctx, stderr)
 	doc.Report = rep
+	if err == nil && rep.ComparedBytes == 0 {
+		err = errors.New("nothing was compared (see what was not, and why): the master's lineage may not cover these bytes yet, or it keeps none (no --state-dir)")
+	}
 	switch {
 	case err != nil:
 		err = fmt.Errorf("verify --online: %w", err)
