@@ -55,8 +55,8 @@ func verifyOnline(t *testing.T, master, dir string, extra ...string) (int, voDoc
 // TestE2EVerifyOnlineFlippedByteRepaired: a master and a slave of the real
 // binary replicate ~200 MB; with the slave stopped, its copy verifies as
 // identical online (exit 0); one byte flipped 100 MB below its end is named
-// by its block (exit 2); --repair fetches exactly that block (1 MiB) and
-// logs it; then the online and the offline verify both find the
+// by its block (exit 2); --repair fetches exactly that block (1 MiB, by
+// the master's own count of bytes sent) and logs it; then the online and the offline verify both find the
 // directories identical.
 func TestE2EVerifyOnlineFlippedByteRepaired(t *testing.T) {
 	c := newCluster(t)
@@ -65,7 +65,8 @@ func TestE2EVerifyOnlineFlippedByteRepaired(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("write: exit %d\n%s", code, out)
 	}
-	c.master = start(t, "master", "master", "--dir", c.mdir, "--listen", c.addr, "--segment-size", seg, "--ack-socket", c.sock)
+	mx := freeAddr(t)
+	c.master = start(t, "master", "master", "--dir", c.mdir, "--listen", c.addr, "--segment-size", seg, "--ack-socket", c.sock, "--metrics-listen", mx)
 	c.slave = start(t, "slave", "slave", "--dir", c.sdir, "--master", c.addr, "--segment-size", seg, "--max-backoff", "300ms")
 	var end int64
 	sidecartest.Eventually(t, 90*time.Second, "slave to acknowledge the master's end", func() bool {
@@ -103,9 +104,20 @@ func TestE2EVerifyOnlineFlippedByteRepaired(t *testing.T) {
 		t.Fatalf("text report: exit %d\n%s", code, text)
 	}
 
+	sent := func() float64 {
+		v, ok := gauge(scrape(t, mx), "hasidecar_master_digest_fetched_bytes_total")
+		if !ok {
+			t.Fatal("no hasidecar_master_digest_fetched_bytes_total on the master")
+		}
+		return v
+	}
+	before := sent()
 	code, d, _ = verifyOnline(t, c.addr, c.sdir, "--repair")
 	if code != 0 || d.Verdict != "repaired" || d.FetchedBytes != 1<<20 || d.RepairedBytes != 1<<20 || d.Differences[0].Repair != onlineverify.RepairDone {
 		t.Fatalf("repair: exit %d, %+v", code, d)
+	}
+	if got := sent() - before; got != 1<<20 {
+		t.Fatalf("the master sent %v bytes for the repair, want one block (1 MiB)", got)
 	}
 	if n := countLines(t, filepath.Join(c.sdir+".hasidecar", onlineverify.RepairLogName)); n != 1 {
 		t.Fatalf("repairs.log has %d records, want 1", n)
