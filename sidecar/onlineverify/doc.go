@@ -22,9 +22,11 @@
 //   - fetch [from, to): the master's bytes, within one segment, to <= E,
 //     at most 4 MiB (a block, here).
 //
-// Requests for the next span (Options.Chunk, 64 MiB) are made while the
-// current one is read from the slave's files, so the round trip overlaps
-// the reading; the reading is held to Options.Rate.
+// Requests for the next span (Options.Chunk, 64 MiB, rounded down to whole
+// blocks) are made while the current one is read from the slave's files,
+// so the round trip overlaps the reading; blocks are read and hashed by one
+// worker per CPU (at most 4), so hashing overlaps reading; the reading is
+// held to Options.Rate on average.
 //
 // # What is compared
 //
@@ -58,7 +60,9 @@
 // differing blocks of a segment are listed as one Difference (offset,
 // length, segment), at most MaxDifferences (the rest counted). The
 // command's verdict: identical (exit 0) only when no compared block
-// differs — it says how many bytes were compared and which were not;
+// differs and at least one byte was compared — it says how many bytes were
+// compared and which were not; repaired (exit 0) when every difference
+// was repaired and read back equal;
 // different (exit 2) when one does and is not repaired; error (exit 1)
 // when the comparison could not be made (no data, the master unreachable
 // or wrong, an I/O error), with the partial report.

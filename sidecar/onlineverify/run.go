@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/hasidecar/hasidecar/sidecar/haproto"
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -86,6 +88,9 @@ func Run(ctx context.Context, src Source, local *Local, opts Options) (*Report, 
 	if err := checkInfo(info, local.SegmentSize); err != nil {
 		return nil, err
 	}
+	// Every chunk after a block start must start at one too, and one
+	// digests request spans at most MaxDigestSpan.
+	opts.Chunk = max(info.BlockSize, min(opts.Chunk, haproto.MaxDigestSpan)/info.BlockSize*info.BlockSize)
 	r := &runner{opts: opts, src: src, local: local, info: info, files: map[string]*os.File{}, bufs: blockBuffers(info.BlockSize),
 		rep: &Report{MasterEnd: info.End, LocalBase: local.Base, LocalEnd: local.End, LocalEndFrom: local.EndFrom,
 			BlockSize: info.BlockSize, Differences: []Difference{}, NotCompared: []Skipped{}}}
