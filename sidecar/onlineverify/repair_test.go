@@ -1,13 +1,10 @@
 package onlineverify
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
-
-	"github.com/hasidecar/hasidecar/plugins/raw"
 )
 
 // hookSource is the real client with a hook run on each fetch's answer:
@@ -27,19 +24,7 @@ func (h hookSource) Fetch(from, to int64) ([]byte, error) {
 
 func runHooked(t *testing.T, m *testMaster, sdir, logPath string, onFetch func(from, to int64, data []byte) []byte) *Report {
 	t.Helper()
-	lay, _ := raw.New(testSeg)
-	local, err := OpenLocal(lay, sdir, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
-	src, err := Dial(ctx, m.dial)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	rep, err := Run(ctx, hookSource{src, onFetch}, local, Options{Repair: true, RepairLog: logPath})
+	rep, err := runVia(t, m, sdir, Options{Repair: true, RepairLog: logPath}, func(s SourceCloser) Source { return hookSource{s, onFetch} })
 	if err != nil {
 		t.Fatal(err)
 	}

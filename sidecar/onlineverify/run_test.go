@@ -65,6 +65,13 @@ func flip(t *testing.T, dir string, off int64) {
 
 func run(t *testing.T, m *testMaster, sdir string, opts Options) (*Report, error) {
 	t.Helper()
+	return runVia(t, m, sdir, opts, func(s SourceCloser) Source { return s })
+}
+
+// runVia runs against m's digest channel through wrap (which may alter
+// what the real client answers).
+func runVia(t *testing.T, m *testMaster, sdir string, opts Options, wrap func(SourceCloser) Source) (*Report, error) {
+	t.Helper()
 	lay, _ := raw.New(testSeg)
 	local, err := OpenLocal(lay, sdir, "")
 	if err != nil {
@@ -77,7 +84,7 @@ func run(t *testing.T, m *testMaster, sdir string, opts Options) (*Report, error
 		t.Fatal(err)
 	}
 	defer src.Close()
-	return Run(ctx, src, local, opts)
+	return Run(ctx, wrap(src), local, opts)
 }
 
 func TestIdentical(t *testing.T) {
