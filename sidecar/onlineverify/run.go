@@ -56,14 +56,15 @@ type badBlock struct {
 
 // runner is one run's state.
 type runner struct {
-	opts  Options
-	src   Source
-	local *Local
-	info  MasterInfo
-	rep   *Report
-	bad   []badBlock
-	files map[string]*os.File
-	bufs  [][]byte // one block buffer per reading worker
+	opts    Options
+	src     Source
+	local   *Local
+	info    MasterInfo
+	rep     *Report
+	bad     []badBlock
+	cur     *os.File // the segment file being read
+	curName string
+	bufs    [][]byte // one block buffer per reading worker
 }
 
 // Run compares the slave's data described by local with the master's
@@ -91,7 +92,7 @@ func Run(ctx context.Context, src Source, local *Local, opts Options) (*Report, 
 	// Every chunk after a block start must start at one too, and one
 	// digests request spans at most MaxDigestSpan.
 	opts.Chunk = max(info.BlockSize, min(opts.Chunk, haproto.MaxDigestSpan)/info.BlockSize*info.BlockSize)
-	r := &runner{opts: opts, src: src, local: local, info: info, files: map[string]*os.File{}, bufs: blockBuffers(info.BlockSize),
+	r := &runner{opts: opts, src: src, local: local, info: info, bufs: blockBuffers(info.BlockSize),
 		rep: &Report{MasterEnd: info.End, LocalBase: local.Base, LocalEnd: local.End, LocalEndFrom: local.EndFrom,
 			BlockSize: info.BlockSize, Differences: []Difference{}, NotCompared: []Skipped{}}}
 	defer r.closeFiles()
@@ -274,20 +275,25 @@ func blockBuffers(bs int64) [][]byte {
 	return b
 }
 
+// file is the slave's segment file name, open for reading. Only one is
+// kept open (the runs go segment by segment), so a directory of thousands
+// of segments costs one descriptor.
 func (r *runner) file(name string) (*os.File, error) {
-	if f, ok := r.files[name]; ok {
-		return f, nil
+	if r.cur != nil && r.curName == name {
+		return r.cur, nil
 	}
+	r.closeFiles()
 	f, err := os.Open(filepath.Join(r.local.Dir, name))
 	if err != nil {
 		return nil, fmt.Errorf("open slave segment: %w", err)
 	}
-	r.files[name] = f
+	r.cur, r.curName = f, name
 	return f, nil
 }
 
 func (r *runner) closeFiles() {
-	for _, f := range r.files {
-		f.Close()
+	if r.cur != nil {
+		r.cur.Close()
+		r.cur = nil
 	}
 }
