@@ -11,4 +11,13 @@
 // RocketMQ): segment N covers [start, start+SegmentSize) and its file is named
 // by start. Built-in layouts live in sub-packages (rocketmq, raw); external
 // layouts are binaries started through hashicorp/go-plugin.
+//
+// What the tailer assumes of every writer: it starts a new segment only
+// after it sealed the one before (so a segment below the newest one the
+// writer has started is complete and never rewritten), and a preallocated
+// segment it has not started yet is all zero bytes. Sealed segments below
+// the newest started one are therefore published from one stat each, without
+// a Scan: their bytes are replicated as the writer left them and are not
+// validated (the master's lineage and the slave's scrub then vouch that the
+// copies are identical, not that the records are sound).
 package plugins

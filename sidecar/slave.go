@@ -107,7 +107,8 @@ type Slave struct {
 	mu  sync.Mutex // guards app: the receive loop and the sync ticker share it
 	app *applier.Applier
 
-	nudge chan struct{} // wakes the reporter when the ackable end may have moved
+	nudge chan struct{}              // wakes the reporter when the ackable end may have moved
+	sink  atomic.Pointer[reportSink] // the session's report writer, once its first report is out
 
 	acked      atomic.Int64
 	reconnects atomic.Int64

@@ -214,39 +214,9 @@ func (s *Slave) tailDigest(end int64) (int64, uint32, error) {
 	return from, crc32.Checksum(buf, castagnoli), nil
 }
 
-// report sends the ackable end at once, then whenever it moves, and at
-// least every Heartbeat.
+// report runs the session's reporter (slave_report_now.go).
 func (s *Slave) report(ctx context.Context, conn net.Conn) error {
-	rp := s.newReporter() // classic or extended, as agreed in the hello
-	last := int64(-1)
-	t := time.NewTicker(s.cfg.Heartbeat)
-	defer t.Stop()
-	first := true
-	for {
-		off := s.ackable()
-		if first {
-			off, first = s.End(), false // the request: where to start
-		}
-		b, err := rp.next(s, off, off != last)
-		if err != nil {
-			return err
-		}
-		if b != nil {
-			conn.SetWriteDeadline(time.Now().Add(s.cfg.Housekeeping))
-			if _, err := conn.Write(b); err != nil {
-				return fmt.Errorf("send report %d: %w", off, err)
-			}
-			last = off
-			s.acked.Store(off)
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-s.nudge:
-		case <-t.C:
-			last = -1 // a heartbeat report even if nothing moved
-		}
-	}
+	return s.reportLoop(ctx, conn)
 }
 
 // maxGather bounds how many bytes of consecutive frames are written with
@@ -341,7 +311,7 @@ func (s *Slave) apply(h haproto.Header, body [][]byte) error {
 		return fmt.Errorf("apply frame at %d: %w", h.Offset, err)
 	}
 	if h.Size > 0 {
-		s.poke()
+		s.reportApplied()
 	}
 	s.onFrame(h.Size, h.Offset+int64(h.Size))
 	return nil

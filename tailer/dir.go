@@ -24,6 +24,7 @@ func (t *Tailer) list() {
 		return
 	}
 	t.loop.listNeeded = false
+	t.loop.probeDue = true // the newest segments may be probed for the writer's start again
 	found := t.parseEntries(entries)
 	for start, s := range t.segs {
 		if found[start] != s.name {
@@ -121,6 +122,9 @@ func (t *Tailer) publishRun() {
 		n++
 	}
 	st.Oldest, st.LiveStart, st.Segments = oldest, newest, n
+	if t.segs[t.loop.sealedBelow] == nil {
+		t.loop.sealedBelow = -1 // its file is gone: what is sealed is probed again
+	}
 	st.End = t.anchor(st)
 	st.Diverged = t.state.Diverged // anchor may have found a divergence
 	t.publish(st)

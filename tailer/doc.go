@@ -42,7 +42,8 @@
 //
 // Only the pinned segment, the one End is in, is mapped with its
 // descriptor kept open between polls. A sealed segment is a name and the
-// identity (device, inode, size) of its file: Read maps it on demand, and
+// identity (device, inode, size) of its file, taken from one stat when End
+// walks past it or from its first mapping: Read maps it on demand, and
 // the mapping is released with its last Chunk, except that at most
 // lingerMaps recently read ones stay mapped for lingerFor after their last
 // Read, so a sender reading a segment chunk by chunk does not map and
@@ -58,6 +59,20 @@
 // moves on to the segment starting exactly SegmentSize later, waiting for
 // the writer to create it. Scan errors are logged (rate-limited) and retried;
 // nothing is published on an error.
+//
+// A segment below the newest one the writer has started is sealed: the
+// writer rolled past it, so its bytes are final up to SegmentSize. While
+// End is at the start of such a segment it is published whole from one
+// stat of its file (whose size must cover the segment; a shorter one is
+// scanned as above), without an open, a mapping or a Scan, so a start-up
+// walk costs a stat per sealed segment whatever the segment size. Which
+// segment the writer has started is probed, at most once per listing, in
+// the newest few: a file growing by append that is not empty, a
+// preallocated one whose first 64 bytes are not all zero (a broker's
+// preallocated segment ahead of the one it writes is all zero). Until one
+// is found started, segments are scanned as above. What a sealed segment
+// holds is not validated: a corrupt record in it is served as the writer
+// left it.
 //
 // # Wake-ups
 //
@@ -77,10 +92,17 @@
 // and the next poll calls Layout.Scan whatever the mapping shows (a layout
 // whose records may start with zero bytes waits at most that long). The
 // directory is listed each Rescan without fsnotify, else every 30 Rescans;
-// a listing opens, stats and maps nothing. A sealed segment's path is
-// stat'ed only when an event names it (Create over a known name), a Read
-// finds another file under it, or events were lost (fsnotify missing, or
-// ErrEventOverflow: the next listing stats every segment once).
+// a listing opens, stats and maps nothing (it opens and reads the first
+// bytes of at most a few of the newest segments when End is at the start
+// of a segment below them). A sealed segment's path is stat'ed once when
+// End walks past it, then only when an event names it (Create over a known
+// name), a Read finds another file under it, or events were lost (fsnotify
+// missing: every listing, i.e. every Rescan, stats every segment; or
+// ErrEventOverflow: the next listing stats every segment once). Polls
+// touch only the live segment, so their cost does not depend on the number
+// of sealed segments; a listing's does (reading the directory: every 30
+// Rescans under fsnotify, and at each Create, Remove or Rename of a
+// segment).
 //
 // Finding (verified by TestMmapWritesRaiseNoFsnotifyEvent): on Linux, a
 // writer that stores into a MAP_SHARED mapping of a segment raises no

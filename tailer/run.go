@@ -34,6 +34,11 @@ type loopState struct {
 	stuckSince time.Time // when bytes after End that do not validate were first seen
 	suspect    bool      // a published record changed: check the digest
 	scrubNext  int       // the next digest block scrubFound re-hashes
+	// sealedBelow is the start of the newest segment found started by the
+	// writer (-1: none yet): every segment below it is sealed. probeDue
+	// allows sealedLimit to probe the newest segments again.
+	sealedBelow int64
+	probeDue    bool
 }
 
 // cursor is the scan position inside the segment that holds End.
@@ -71,13 +76,15 @@ func (t *Tailer) Run(ctx context.Context) error {
 		return fmt.Errorf("run tailer on %s: %w", t.dir, err)
 	}
 	t.loop = loopState{
-		listNeeded: true,
-		removed:    make(map[int64]bool),
-		idCheck:    make(map[int64]bool),
-		warned:     make(map[string]bool),
-		limit:      limiter{every: 10 * time.Second, last: make(map[string]time.Time)},
-		checks:     limiter{every: time.Second, last: make(map[string]time.Time)},
-		dig:        digest{start: -1},
+		listNeeded:  true,
+		removed:     make(map[int64]bool),
+		idCheck:     make(map[int64]bool),
+		warned:      make(map[string]bool),
+		limit:       limiter{every: 10 * time.Second, last: make(map[string]time.Time)},
+		checks:      limiter{every: time.Second, last: make(map[string]time.Time)},
+		dig:         digest{start: -1},
+		sealedBelow: -1,
+		probeDue:    true,
 	}
 	w, err := fsnotify.NewWatcher()
 	if err != nil {

@@ -14,10 +14,18 @@ import (
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// tail scans the segment that holds End and moves on through sealed
-// segments. It reports activity and how soon a settling record wants a look.
+// tail publishes whole the sealed segments from End on without scanning them
+// (skipSealed), scans the segment that holds End and moves on through the
+// segments it finds full. It reports activity and how soon a settling record wants a look.
 func (t *Tailer) tail(now time.Time) (active bool, due time.Duration) {
+	budget := sealedHops
 	for range maxHops {
+		if t.skipSealed(&budget) {
+			active = true
+		}
+		if budget == 0 {
+			return true, 0 // more sealed segments to walk: come back at once
+		}
 		st := t.state
 		if st.Segments == 0 {
 			return active, 0

@@ -26,7 +26,7 @@ type Divergence struct {
 // usual. A Diverge while diverged keeps the lower at and the first since.
 func (t *Tracker) Diverge(at int64, reason string) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
+	defer t.unlockFlush()
 	if !t.div.Active || at < t.div.At {
 		t.div.At = at
 	}

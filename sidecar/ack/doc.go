@@ -26,7 +26,12 @@
 // An outstanding WAIT is a small entry (about 100 bytes) in the tracker's
 // heaps, not a goroutine: a connection has one reader and one writer
 // goroutine whatever it has outstanding, and one timer in the tracker,
-// armed for the earliest deadline, answers TIMEOUTs. Caps, each answered
+// armed for the earliest deadline, answers TIMEOUTs. Answers are written
+// by the goroutine that made them, one non-blocking write for all it made
+// (the reader for the requests it read in one go, the acknowledging
+// goroutine for every wait an acknowledgement satisfied: a group commit
+// is one wakeup and one write per connection); the writer goroutine only
+// finishes what the socket did not take at once. Caps, each answered
 // on the wire rather than by a crash: MaxConns open connections (master
 // flag --ack-max-conns, default 1024; one more gets the preamble status 3
 // and is closed), MaxWaits outstanding WAITs across all connections

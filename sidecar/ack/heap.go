@@ -89,8 +89,13 @@ type waitOwner struct {
 	// answer delivers w's result. It is called with Tracker.mu held: it
 	// must not block and must not call the tracker.
 	answer func(w *waiter, r Result)
-	head   *waiter
-	n      int
+	// flush, if set, writes the answers given since the last flush. It is
+	// called without Tracker.mu, after the lock is released (unlockFlush),
+	// and must not block.
+	flush func()
+	dirty bool // answered since the last flush: in Tracker.dirty
+	head  *waiter
+	n     int
 }
 
 func (o *waitOwner) link(w *waiter) {

@@ -3,6 +3,7 @@ package ack
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -28,7 +29,10 @@ const (
 
 // serverConn is one client connection: a reader (serve) and one writer.
 // Outstanding WAITs are heap entries in the tracker, owned by own; their
-// answers land in out, which the writer drains. serve owns both
+// answers land in out. The goroutine that produced answers writes them at
+// once when the socket takes them (the reader for answers it gives itself,
+// the acknowledgement's goroutine for the waits it satisfies); the writer
+// goroutine only finishes what the socket did not take. serve owns both
 // goroutines and returns after they end.
 type serverConn struct {
 	s   *Server
@@ -38,14 +42,16 @@ type serverConn struct {
 	own waitOwner // guarded by the tracker's lock
 
 	// reader-only state
+	hintAt     int64 // highest offset of the requests read, not hinted yet; -1: none
 	clamped    bool
 	busy       int // refused requests not logged yet
 	busyLogged time.Time
 }
 
 func newServerConn(s *Server, c net.Conn, id uint64) *serverConn {
-	sc := &serverConn{s: s, c: c, log: s.log.With(zap.Uint64("conn", id)), out: newOutQueue()}
+	sc := &serverConn{s: s, c: c, log: s.log.With(zap.Uint64("conn", id)), out: newOutQueue(c), hintAt: -1}
 	sc.own.answer = sc.answer
+	sc.own.flush = sc.out.tryFlush
 	return sc
 }
 
@@ -79,10 +85,19 @@ func (sc *serverConn) readLoop(ctx context.Context) error {
 	}
 	buf := make([]byte, MaxRequest)
 	for {
+		if !frameBuffered(r) {
+			// Every request read whole is handled: the tailer hears of
+			// their highest offset once, and their answers go out
+			// together, before the read may block. A group commit's
+			// batch of WAITs wakes the tailer once, not once each.
+			sc.flushHint()
+			sc.out.tryFlush()
+		}
 		sc.out.waitSpace(ctx.Done())
 		body, err := ReadFrame(r, buf, MaxRequest)
 		if errors.Is(err, ErrBadFrame) {
 			sc.sendError(0, CodeFrame, err.Error())
+			sc.out.tryFlush()
 			return err
 		}
 		if err != nil {
@@ -96,6 +111,19 @@ func (sc *serverConn) readLoop(ctx context.Context) error {
 		}
 		sc.dispatch(req)
 	}
+}
+
+// frameBuffered reports whether r holds a whole frame, so reading it does
+// not block.
+func frameBuffered(r *bufio.Reader) bool {
+	if r.Buffered() < 4 {
+		return false // Peek would read: block
+	}
+	l, err := r.Peek(4)
+	if err != nil {
+		return false
+	}
+	return r.Buffered() >= 4+int(binary.BigEndian.Uint32(l))
 }
 
 func (sc *serverConn) handshake(r *bufio.Reader) error {
@@ -173,10 +201,15 @@ func (sc *serverConn) observe(st Status, start int64) {
 	}
 }
 
-func (sc *serverConn) hint(off int64) {
-	if sc.s.h != nil {
-		sc.s.h.Hint(off)
+// hint notes that the writer has written up to off; flushHint tells the
+// tailer.
+func (sc *serverConn) hint(off int64) { sc.hintAt = max(sc.hintAt, off) }
+
+func (sc *serverConn) flushHint() {
+	if sc.hintAt >= 0 && sc.s.h != nil {
+		sc.s.h.Hint(sc.hintAt)
 	}
+	sc.hintAt = -1
 }
 
 // clamp bounds a timeout by MaxTimeout, logging once per connection.
@@ -192,31 +225,16 @@ func (sc *serverConn) clamp(d time.Duration) time.Duration {
 	return sc.s.opts.MaxTimeout
 }
 
-// writeLoop writes whatever answers are queued in one write per wake-up,
-// until the queue is closed and drained. After a failed write it closes
-// the connection (which ends the reader) and keeps discarding.
+// writeLoop writes what the answering goroutines left for it, blocking
+// on the socket, until the queue is closed and drained. After a failed
+// write the queue closes the connection (which ends the reader) and drops
+// the rest.
 func (sc *serverConn) writeLoop() {
-	var spare []byte
-	failed := false
 	for {
-		b, done := sc.out.take(spare)
-		if done {
+		<-sc.out.wake
+		sc.out.flush(true)
+		if sc.out.drained() {
 			return
 		}
-		if b == nil {
-			<-sc.out.wake
-			continue
-		}
-		if !failed {
-			if _, err := sc.c.Write(b); err != nil {
-				failed = true
-				sc.c.Close()
-			}
-		}
-		signal(sc.out.space)
-		if cap(b) > outKeep {
-			b = nil // a burst's buffer is not kept for good
-		}
-		spare = b
 	}
 }

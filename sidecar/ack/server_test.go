@@ -51,13 +51,16 @@ func startServer(t *testing.T, tr *ack.Tracker, opts ack.ServerOptions, h ack.Hi
 			t.Errorf("socket file left after shutdown: %v", err)
 		}
 	})
+	// Wait for the socket file to get its mode, which the server sets after
+	// listen(2), not for a probe connection: a probe the server has not yet
+	// seen closed would count against MaxConns.
+	want := opts.Mode
+	if want == 0 {
+		want = 0o660
+	}
 	poll(t, func() bool {
-		c, err := net.Dial("unix", opts.Path)
-		ok := err == nil
-		if ok {
-			c.Close()
-		}
-		return ok
+		fi, err := os.Lstat(opts.Path)
+		return err == nil && fi.Mode()&os.ModeSocket != 0 && fi.Mode().Perm() == want
 	})
 	return opts.Path
 }

@@ -43,6 +43,7 @@ type Tracker struct {
 	timer         *time.Timer  // fires expire at deadlines[0]; nil until needed
 	timerAt       int64        // the deadline timer is armed for, 0: none
 	scratch       []int64      // reused by recompute, guarded by mu
+	dirty         []*waitOwner // owners answered under mu, flushed by unlockFlush
 	now           func() time.Time
 	base          time.Time // clock's origin
 }
@@ -60,7 +61,7 @@ func NewTracker(log *zap.Logger, p Policy, fallbehindMax int64) *Tracker {
 // SetPolicy replaces the policy (SIGHUP reload) and re-evaluates waiters.
 func (t *Tracker) SetPolicy(p Policy) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
+	defer t.unlockFlush()
 	t.policy = p
 	t.recomputeLocked()
 }
@@ -76,7 +77,7 @@ func (t *Tracker) SetFallbehindMax(n int64) {
 // from now on (it starts at 0).
 func (t *Tracker) Add(r *Replica) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
+	defer t.unlockFlush()
 	t.slaves[r.ID] = r
 	t.recomputeLocked()
 }
@@ -92,7 +93,7 @@ func (t *Tracker) AddSlave(id, addr string) *Replica {
 // waiting until their deadline; see the type's comment.
 func (t *Tracker) RemoveSlave(id string) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
+	defer t.unlockFlush()
 	delete(t.slaves, id)
 	t.recomputeLocked()
 }
@@ -113,7 +114,7 @@ func (t *Tracker) Sent(id string, off int64) {
 // ack of a replica tainted by Diverge.
 func (t *Tracker) Ack(id string, off int64) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
+	defer t.unlockFlush()
 	r, ok := t.slaves[id]
 	if !ok || off <= r.acked.Load() || r.tainted.Load() {
 		return

@@ -106,10 +106,38 @@ func (t *Tracker) removeLocked(w *waiter) {
 	w.owner.unlink(w)
 }
 
-// answerLocked removes w and hands r to its owner.
+// answerLocked removes w and hands r to its owner. An owner that writes
+// its answers somewhere (a connection) is flushed by unlockFlush.
 func (t *Tracker) answerLocked(w *waiter, r Result) {
 	t.removeLocked(w)
-	w.owner.answer(w, r)
+	o := w.owner
+	o.answer(w, r)
+	if o.flush != nil && !o.dirty {
+		o.dirty = true
+		t.dirty = append(t.dirty, o)
+	}
+}
+
+// unlockFlush releases the lock, then flushes every owner answered under
+// it: the goroutine whose acknowledgement satisfied the waits writes their
+// answers itself, one write per connection however many waits it
+// satisfied (group commit), instead of waking each connection's writer.
+// Every method that may answer ends with it.
+func (t *Tracker) unlockFlush() {
+	if len(t.dirty) == 0 {
+		t.mu.Unlock()
+		return
+	}
+	var local [8]*waitOwner
+	owners := append(local[:0], t.dirty...)
+	for i, o := range t.dirty {
+		o.dirty, t.dirty[i] = false, nil
+	}
+	t.dirty = t.dirty[:0]
+	t.mu.Unlock()
+	for _, o := range owners {
+		o.flush()
+	}
 }
 
 func (t *Tracker) timeoutResult() Result {
@@ -150,7 +178,7 @@ func (t *Tracker) rearmLocked() {
 // deadline order, then re-arms the timer.
 func (t *Tracker) expire() {
 	t.mu.Lock()
-	defer t.mu.Unlock()
+	defer t.unlockFlush()
 	t.timerAt = 0
 	now := t.clock()
 	for len(t.deadlines) > 0 && t.deadlines[0].deadline <= now {

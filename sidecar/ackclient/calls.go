@@ -30,22 +30,24 @@ func AnswerMargin(timeout time.Duration) time.Duration {
 // ctx returns its error. Transport failures and ERROR answers
 // (*ack.ServerError) are errors.
 func (c *Client) Wait(ctx context.Context, off int64) (ack.Result, error) {
-	timeout := maxWireTimeout
-	if dl, ok := ctx.Deadline(); ok {
-		timeout = max(0, time.Until(dl))
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return c.wait(endsBy{ctx: ctx}, off, maxWireTimeout)
 	}
-	ctx, cancel := cancelOnly(ctx)
-	defer cancel()
-	return c.WaitTimeout(ctx, off, timeout)
+	return c.wait(endsBy{ctx: ctx, pastDeadline: true}, off, max(0, time.Until(dl)))
 }
 
 // WaitTimeout is Wait with an explicit timeout. ctx may cancel the call
 // (its error is returned); without an answer within timeout plus
 // AnswerMargin the result is ErrNoAnswer.
 func (c *Client) WaitTimeout(ctx context.Context, off int64, timeout time.Duration) (ack.Result, error) {
+	return c.wait(endsBy{ctx: ctx}, off, timeout)
+}
+
+func (c *Client) wait(end endsBy, off int64, timeout time.Duration) (ack.Result, error) {
 	timeout = min(max(0, timeout), maxWireTimeout)
 	margin := AnswerMargin(timeout)
-	resp, err := c.call(ctx, timeout+margin, func(b []byte, id uint32) []byte { return ack.AppendWait(b, id, off, timeout) })
+	resp, err := c.call(end, timeout+margin, func(b []byte, id uint32) []byte { return ack.AppendWait(b, id, off, timeout) })
 	if errors.Is(err, ErrNoAnswer) {
 		return ack.Result{}, fmt.Errorf("wait offset %d: nothing within the %v timeout plus a %v margin: %w", off, timeout, margin, err)
 	}
@@ -58,16 +60,21 @@ func (c *Client) WaitTimeout(ctx context.Context, off int64, timeout time.Durati
 	return resp.Result, nil
 }
 
-// cancelOnly returns a context that ends when ctx is cancelled but not
-// when ctx's deadline passes (Wait hands that deadline to the server).
-func cancelOnly(ctx context.Context) (context.Context, context.CancelFunc) {
-	c, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
-	stop := context.AfterFunc(ctx, func() {
-		if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			cancel(context.Cause(ctx))
-		}
-	})
-	return c, func() { stop(); cancel(nil) }
+// endsBy is what ends a call besides its answer: ctx, but with
+// pastDeadline only ctx's cancellation, not its deadline (Wait hands that
+// deadline to the server and waits for the server's answer to it).
+type endsBy struct {
+	ctx          context.Context
+	pastDeadline bool
+}
+
+// err is the error that ends the call now, or nil.
+func (e endsBy) err() error {
+	err := e.ctx.Err()
+	if e.pastDeadline && errors.Is(err, context.DeadlineExceeded) {
+		return nil
+	}
+	return err
 }
 
 // Query returns the master's end, the policy, the committed offset, each
@@ -79,10 +86,10 @@ func (c *Client) Query(ctx context.Context) (ack.Snapshot, error) {
 	if c.noExt.Load() {
 		enc = ack.AppendQuery
 	}
-	resp, err := c.call(ctx, 0, enc)
+	resp, err := c.call(endsBy{ctx: ctx}, 0, enc)
 	if se := (*ack.ServerError)(nil); errors.As(err, &se) && se.Code == ack.CodeUnknownType && !c.noExt.Load() {
 		c.noExt.Store(true)
-		resp, err = c.call(ctx, 0, ack.AppendQuery)
+		resp, err = c.call(endsBy{ctx: ctx}, 0, ack.AppendQuery)
 	}
 	if err != nil {
 		return ack.Snapshot{}, fmt.Errorf("query: %w", err)
@@ -106,7 +113,7 @@ func (c *Client) Written(off int64) error {
 
 // call sends one request and waits for its answer, ctx, or (limit > 0)
 // limit: then the error is ErrNoAnswer.
-func (c *Client) call(ctx context.Context, limit time.Duration, enc func([]byte, uint32) []byte) (ack.Response, error) {
+func (c *Client) call(end endsBy, limit time.Duration, enc func([]byte, uint32) []byte) (ack.Response, error) {
 	id, ch, err := c.register(true)
 	if err != nil {
 		return ack.Response{}, err
@@ -115,28 +122,7 @@ func (c *Client) call(ctx context.Context, limit time.Duration, enc func([]byte,
 		c.unregister(id)
 		return ack.Response{}, err
 	}
-	var expired <-chan time.Time
-	if limit > 0 {
-		t := time.NewTimer(limit)
-		defer t.Stop()
-		expired = t.C
-	}
-	select {
-	case resp, ok := <-ch:
-		if !ok {
-			return ack.Response{}, c.brokenErr()
-		}
-		if resp.Err != nil {
-			return ack.Response{}, resp.Err
-		}
-		return resp, nil
-	case <-ctx.Done():
-		c.unregister(id)
-		return ack.Response{}, ctx.Err()
-	case <-expired:
-		c.unregister(id)
-		return ack.Response{}, ErrNoAnswer
-	}
+	return c.awaitAnswer(end, id, ch, limit)
 }
 
 func (c *Client) brokenErr() error {

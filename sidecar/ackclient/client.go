@@ -1,7 +1,6 @@
 package ackclient
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -21,10 +20,16 @@ import (
 // plus AnswerMargin: the wait's outcome is unknown.
 var ErrNoAnswer = errors.New("ackclient: no answer from the ack server")
 
-// Client is a pipelined connection to an ack server.
+// Client is a pipelined connection to an ack server. It has no goroutine
+// of its own: a caller waiting for an answer reads the connection itself,
+// one caller at a time (read.go), and hands every answer it reads to the
+// caller waiting on its id. A lone caller thus reads its own answer, with
+// no hop between goroutines; answers to calls that gave up are read and
+// dropped by the next call.
 type Client struct {
-	c    net.Conn
-	done chan struct{} // closed when the reader goroutine ends
+	c  net.Conn
+	rd chan struct{} // cap 1: holds the read turn while nobody reads
+	in []byte        // bytes read and not parsed yet; owned by the read turn's holder
 
 	wmu      sync.Mutex // guards the write batch
 	queued   []byte     // requests queued while another caller writes
@@ -51,8 +56,8 @@ func Dial(ctx context.Context, path string) (*Client, error) {
 		c.Close()
 		return nil, fmt.Errorf("handshake ack socket %s: %w", path, err)
 	}
-	cl := &Client{c: c, done: make(chan struct{}), pending: make(map[uint32]chan ack.Response)}
-	go cl.readLoop()
+	cl := &Client{c: c, rd: make(chan struct{}, 1), pending: make(map[uint32]chan ack.Response)}
+	cl.rd <- struct{}{}
 	return cl, nil
 }
 
@@ -84,42 +89,15 @@ func handshake(ctx context.Context, c net.Conn) error {
 	return nil
 }
 
-// Close closes the connection and waits for the reader goroutine. Calls in
-// flight return an error wrapping net.ErrClosed.
+// Close closes the connection. Calls in flight return an error wrapping
+// net.ErrClosed.
 func (c *Client) Close() error {
 	err := c.c.Close()
-	<-c.done
+	c.fail(net.ErrClosed)
 	if errors.Is(err, net.ErrClosed) {
 		return nil
 	}
 	return err
-}
-
-// readLoop delivers each response to the caller waiting on its id.
-func (c *Client) readLoop() {
-	defer close(c.done)
-	r := bufio.NewReader(c.c)
-	var err error
-	for {
-		var body []byte
-		body, err = ack.ReadFrame(r, nil, ack.MaxResponse)
-		if err != nil {
-			break
-		}
-		var resp ack.Response
-		if resp, err = ack.DecodeResponse(body); err != nil {
-			break
-		}
-		c.mu.Lock()
-		ch, ok := c.pending[resp.ID]
-		delete(c.pending, resp.ID)
-		c.mu.Unlock()
-		if ok {
-			ch <- resp // buffered 1
-		}
-		// An unmatched id is a caller that gave up, or an ERROR for a WRITTEN.
-	}
-	c.fail(err)
 }
 
 // fail marks the client broken and wakes every pending caller.
