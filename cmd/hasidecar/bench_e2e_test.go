@@ -19,6 +19,7 @@ var benchFigures = map[string][]string{
 	"idle":    {"idle_cpu_master_slave"},
 	"live":    {"live_master_cpu", "live_lag_p99", "live_last_record_p50"},
 	"sync":    {"sync_p50", "sync_p99", "sync_committed_wait_p50", "sync_group_commit"},
+	"verify":  {"verify_online_throughput", "verify_online_cpu_per_gib"},
 }
 
 // benchJSON is the part of bench's --json output the test checks.
@@ -77,7 +78,7 @@ func TestBenchQuickJSON(t *testing.T) {
 		}
 	}
 	var want []string
-	for _, m := range []string{"catchup", "tailing", "idle", "live", "sync"} {
+	for _, m := range []string{"catchup", "tailing", "idle", "live", "sync", "verify"} {
 		want = append(want, benchFigures[m]...)
 	}
 	if !slices.Equal(got, want) {

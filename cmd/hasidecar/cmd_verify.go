@@ -31,12 +31,17 @@ type verifyCmd struct {
 	json     bool
 	explicit bool // --segment-size was given
 	a, b     string
+	on       onlineFlags
+	rate     int64 // --rate, parsed
 }
 
-func runVerify(_ context.Context, args []string, stdout, stderr io.Writer) error {
+func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	c := &verifyCmd{}
 	if err := c.parse(args, stderr); err != nil {
 		return err
+	}
+	if c.on.on {
+		return c.runOnline(ctx, stdout, stderr)
 	}
 	rep, sizeFrom, err := c.compare()
 	if err != nil {
@@ -63,8 +68,19 @@ func (c *verifyCmd) parse(args []string, stderr io.Writer) error {
 	c.lf.register(fs)
 	fs.BoolVar(&c.exact, "exact", false, "require identical directories (all names, whole files), not only bytes up to the valid end")
 	fs.BoolVar(&c.json, "json", false, "print the report as one JSON object")
+	c.on.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return usageFor(fs, err)
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var err error
+	if c.rate, err = c.on.check(given, fs.NArg()); err != nil {
+		return flagError{cmd: "verify", err: err}
+	}
+	if c.on.on {
+		c.explicit = given["segment-size"]
+		return nil
 	}
 	if fs.NArg() != 2 {
 		return flagError{cmd: "verify", err: fmt.Errorf("want two directories, got %d arguments", fs.NArg())}
@@ -148,9 +164,9 @@ func verdict(rep *verify.Report) string {
 	return "different"
 }
 
-func writeVerifyJSON(w io.Writer, d verifyDoc) {
+func writeVerifyJSON(w io.Writer, d any) {
 	b, err := json.Marshal(d)
-	if err != nil { // a Report always marshals; say so rather than print nothing
+	if err != nil { // a report always marshals; say so rather than print nothing
 		b = []byte(fmt.Sprintf(`{"verdict":"error","error":%q}`, err.Error()))
 	}
 	fmt.Fprintf(w, "%s\n", b)

@@ -65,6 +65,7 @@ var measurements = []struct {
 	{"idle", func() measurement { return &idle{} }},
 	{"live", func() measurement { return &live{} }},
 	{"sync", func() measurement { return &syncCommit{} }},
+	{"verify", func() measurement { return &verifyOnline{} }},
 }
 
 // Names are the measurements --only takes, in the order they run.

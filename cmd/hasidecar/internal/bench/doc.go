@@ -27,6 +27,12 @@
 //     loopback TCP and Unix-socket ping-pongs (pingpong.go); WAITs of an
 //     already-committed offset against the Unix ping-pong; 64 writers'
 //     commits/s against one's.
+//   - verify.go: `verify --online` (in this process, no rate limit) of a
+//     copy of 2 GiB of matching segments (32 MiB with Quick) against a
+//     master process's digests, against a plain read of the same bytes of
+//     the same files with 1 MiB preads in this process, both from the page
+//     cache; the verifier's and the master's CPU per GiB against the
+//     read's.
 //
 // CPU time of a child is read from /proc (cpu.go): the sum of its
 // threads' schedstat run time in nanoseconds, because utime+stime of

@@ -17,7 +17,7 @@ _hasidecar() {
 	write)
 		flags='--ack-socket --body-size --count --dir --duration --layout --log-format --log-level --rate --retain --segment-size --wait-timeout --writers' ;;
 	verify)
-		flags='--exact --json --layout --layout-plugin --layout-plugin-args --layout-plugin-timeout --rocketmq-blank-magic --rocketmq-magic --rocketmq-skip-crc --segment-size' ;;
+		flags='--dial-timeout --dir --exact --json --layout --layout-plugin --layout-plugin-args --layout-plugin-timeout --master --online --rate --repair --rocketmq-blank-magic --rocketmq-magic --rocketmq-skip-crc --segment-size --state-dir --tls-ca --tls-cert --tls-key --tls-server-name' ;;
 	demo)
 		flags='--dir --duration --keep --rate --segment-size' ;;
 	bench)
