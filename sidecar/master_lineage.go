@@ -49,7 +49,7 @@ func (c *masterConn) compareLineage(ctx context.Context, end int64) error {
 		return err
 	}
 	st = c.m.tail.State()
-	cmp := newLineageCmp(f.store, c.m.layout.Info(), st.Oldest, st.End, end, *h)
+	cmp := newLineageCmp(f.store, c.m.layout.Info(), st.Oldest, st.End, end, *h, c.masterCRC)
 	v, err := cmp.rollups(entries)
 	if err == nil && v.ask != nil {
 		v, err = c.askBlocks(cmp, *v.ask)

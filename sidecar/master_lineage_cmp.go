@@ -20,6 +20,10 @@ type lineageCmp struct {
 	end      int64 // the master's published end
 	slaveEnd int64
 	tail     haproto.Hello // LineageTailStart/CRC only
+	// crcOf hashes the master's published bytes [from, to): the store holds
+	// no CRC of a prefix of a block it hashed past, and a slave that stopped
+	// inside a block the master has since completed holds such a prefix.
+	crcOf func(from, to int64) (uint32, error)
 
 	skipped  int
 	compared int
@@ -35,8 +39,8 @@ type lineageVerdict struct {
 	why      string
 }
 
-func newLineageCmp(store *lineage.Store, info plugins.Info, oldest, end, slaveEnd int64, h haproto.Hello) *lineageCmp {
-	return &lineageCmp{store: store, segSize: info.SegmentSize, oldest: oldest, end: end, slaveEnd: slaveEnd, tail: h, lastSeg: -1}
+func newLineageCmp(store *lineage.Store, info plugins.Info, oldest, end, slaveEnd int64, h haproto.Hello, crcOf func(from, to int64) (uint32, error)) *lineageCmp {
+	return &lineageCmp{store: store, segSize: info.SegmentSize, oldest: oldest, end: end, slaveEnd: slaveEnd, tail: h, crcOf: crcOf, lastSeg: -1}
 }
 
 // completeBlocks is how many blocks of the segment at base lie wholly
@@ -123,16 +127,37 @@ func (l *lineageCmp) checkTail() (lineageVerdict, error) {
 		l.skipped++ // published, not hashed yet
 		return l.beyond(), nil
 	}
-	crcs, err := l.store.Blocks(l.lastSeg, from, l.slaveEnd)
-	if err != nil || len(crcs) != 1 {
-		return lineageVerdict{}, fmt.Errorf("lineage of the tail block [%d, %d): %d CRCs: %w", from, l.slaveEnd, len(crcs), err)
+	got, err := l.tailCRC(from, cov)
+	if err != nil {
+		return lineageVerdict{}, err
 	}
-	if crcs[0] != want {
+	if got != want {
 		return lineageVerdict{diverged: true, common: from,
 			why: fmt.Sprintf("the partial block [%d, %d) differs", from, l.slaveEnd)}, nil
 	}
 	l.common = l.slaveEnd
 	return l.beyond(), nil
+}
+
+// tailCRC is the master's CRC of the slave's partial tail block [from,
+// slaveEnd): from the store when its coverage ends exactly there, else
+// from the master's published bytes (at most one block is read).
+func (l *lineageCmp) tailCRC(from, cov int64) (uint32, error) {
+	if cov == l.slaveEnd {
+		crcs, err := l.store.Blocks(l.lastSeg, from, l.slaveEnd)
+		if err != nil || len(crcs) != 1 {
+			return 0, fmt.Errorf("lineage of the tail block [%d, %d): %d CRCs: %w", from, l.slaveEnd, len(crcs), err)
+		}
+		return crcs[0], nil
+	}
+	if l.crcOf == nil {
+		return 0, fmt.Errorf("tail block [%d, %d): no way to hash the master's bytes: %w", from, l.slaveEnd, ErrUnservable)
+	}
+	crc, err := l.crcOf(from, l.slaveEnd)
+	if err != nil {
+		return 0, fmt.Errorf("hash the master's bytes of the tail block [%d, %d): %w", from, l.slaveEnd, err)
+	}
+	return crc, nil
 }
 
 // beyond is the verdict once nothing compared differs: a slave whose end

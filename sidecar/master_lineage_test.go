@@ -79,6 +79,26 @@ func TestLineagePartialTailDiffers(t *testing.T) {
 	}
 }
 
+// A slave that stopped inside a block the master has since completed
+// holds a prefix of it: the master hashes that prefix from its own bytes
+// (its lineage holds none) and accepts the slave.
+func TestLineageSlaveEndInsideACompletedBlock(t *testing.T) {
+	tm, data, end := lineageFixture(t)
+	cut := int64(lineageSeg + 2*lineage.BlockSize + 12345)
+	if cut >= end-lineage.BlockSize {
+		t.Fatalf("fixture too small: end %d", end)
+	}
+	rep, asked := lineageSession(t, tm.addr, testLayout(t, lineageSeg), data[:cut])
+	if rep.Error != "" || rep.Common != nil || asked != -1 {
+		t.Fatalf("reply %+v (asked %d), want acceptance of a matching prefix ending inside a block", rep, asked)
+	}
+	data[cut-1] ^= 1
+	rep, _ = lineageSession(t, tm.addr, testLayout(t, lineageSeg), data[:cut])
+	if want := cut - cut%lineage.BlockSize; rep.Code != haproto.CodeDiverged || rep.Common == nil || *rep.Common != want {
+		t.Fatalf("reply %+v common %v, want diverged at the tail block %d", rep, rep.Common, want)
+	}
+}
+
 // An old master rejoining as a slave: the master's bytes, then 3 MiB the
 // master never had. Everything up to the last block the master holds
 // whole compares equal.
@@ -101,7 +121,7 @@ func TestLineageSlaveBeyondTheMastersEnd(t *testing.T) {
 func TestLineageInconsistentBlockCRCsRefused(t *testing.T) {
 	tm, _, end := lineageFixture(t)
 	lay := testLayout(t, lineageSeg)
-	cmp := newLineageCmp(tm.m.feed.store, lay.Info(), 0, end, end, haproto.Hello{})
+	cmp := newLineageCmp(tm.m.feed.store, lay.Info(), 0, end, end, haproto.Hello{}, nil)
 	_, err := cmp.blocks(haproto.SegLineage{Base: 0, Blocks: 2, Rollup: 1}, []uint32{1, 2})
 	if !errors.Is(err, ErrRefused) {
 		t.Fatalf("error %v, want ErrRefused", err)
