@@ -59,6 +59,18 @@ type Hello struct {
 	Proofs bool `json:"proofs,omitempty"`
 	// Reports is the highest report format the slave speaks (report2.go).
 	Reports int `json:"reports,omitempty"`
+	// Lineage is how many SegLineage entries the slave holds for the
+	// master (lineage.go), 0..MaxLineage; it sends them only after a
+	// non-final reply with LineageWanted. LineageOK says the slave speaks
+	// lineage at all, even with no entry to offer. A master that predates
+	// them ignores both.
+	Lineage   int  `json:"lineage,omitempty"`
+	LineageOK bool `json:"lineage_ok,omitempty"`
+	// LineageTailStart and LineageTailCRC describe the lineage block
+	// holding End-1 when End is not at a block start: its start and the
+	// CRC-32C of [start, End). Both 0 (omitted) otherwise.
+	LineageTailStart int64  `json:"lineage_tail_start,omitempty"`
+	LineageTailCRC   uint32 `json:"lineage_tail_crc,omitempty"`
 }
 
 // MaxName bounds a slave's name: it is a metric label and a STATUS field.
@@ -102,6 +114,20 @@ type HelloReply struct {
 	Prove []Range `json:"prove,omitempty"`
 	// Reports is the report format the master picked (report2.go).
 	Reports int `json:"reports,omitempty"`
+	// LineageWanted, in a non-final reply without Error, asks the slave
+	// for its Hello.Lineage SegLineage entries (lineage.go).
+	LineageWanted bool `json:"lineage,omitempty"`
+	// LineageOf, in a non-final reply without Error, asks the slave for
+	// the block CRCs of the segment at that base (WriteBlockCRCs).
+	LineageOf *int64 `json:"lineage_of,omitempty"`
+	// Common, in a "diverged" refusal decided by lineage, is the offset
+	// below which every byte was compared equal (a block start, the
+	// partial tail's start, or 0 when the first block differs).
+	Common *int64 `json:"common,omitempty"`
+	// LineageSkipped, in a reply after a lineage comparison, counts the
+	// slave's segments the master did not compare (it no longer holds
+	// them or has not hashed them yet).
+	LineageSkipped int `json:"lineage_skipped,omitempty"`
 }
 
 // Refusal codes carried in HelloReply.Code.
@@ -132,7 +158,7 @@ func ReadHelloBody(r io.Reader) (Hello, error) {
 	if h.End < 0 || h.TailStart < 0 || h.TailStart > h.End || h.End-h.TailStart > TailWindow {
 		return h, fmt.Errorf("hello end %d tail %d: %w", h.End, h.TailStart, ErrBadHello)
 	}
-	return h, nil
+	return h, checkHelloLineage(h)
 }
 
 // WriteHelloReply sends the reply as a frame at HelloMagic: the magic
