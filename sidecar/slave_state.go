@@ -65,6 +65,9 @@ func (s *Slave) checkStall(now time.Time) {
 // Ready is nil while the slave streams: at the master's end and receiving.
 // Otherwise it says which state the slave is in and why (ErrNotReady).
 func (s *Slave) Ready() error {
+	if bad := s.scrubbed.Load(); bad != nil {
+		return fmt.Errorf("slave %s is %s: %s: %w", s.cfg.Name, SlaveDiverged, *bad, ErrNotReady)
+	}
 	st, reason, since := s.state.get()
 	if st == SlaveStreaming {
 		return nil

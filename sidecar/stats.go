@@ -37,6 +37,12 @@ type SlaveStats struct {
 	Reason     string // why State, for the states other than streaming
 	Master     string
 	Written    int64 // applier's End
+	// Scrub progress (slave_scrub.go): every byte from the first one
+	// scrubbed up to ScrubVerified was read back and matched; bytes read;
+	// blocks found differing.
+	ScrubVerified   int64
+	ScrubBytes      int64
+	ScrubMismatches int64
 	Synced     int64 // applier's Synced: fsynced and checkpointed
 	Acked      int64 // last offset reported to the master
 	Reconnects int64 // sessions started after the first
