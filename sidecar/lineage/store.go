@@ -2,8 +2,15 @@ package lineage
 
 import (
 	"errors"
+	"fmt"
 	"hash/crc32"
-	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
 
 	"go.uber.org/zap"
 )
@@ -19,12 +26,15 @@ const MaxSegment = 1 << 40
 var (
 	// ErrGap means an Append that does not continue the coverage.
 	ErrGap = errors.New("lineage: append not contiguous with coverage")
-	// ErrRange means an offset outside the segment or the coverage.
+	// ErrRange means an offset, size or name outside what the segment or
+	// its coverage allows.
 	ErrRange = errors.New("lineage: offset out of range")
 	// ErrCorrupt means a lineage file that cannot be trusted.
 	ErrCorrupt = errors.New("lineage: corrupt lineage file")
-	// ErrUnknown means a segment that was never registered.
+	// ErrUnknown means a segment that is not registered.
 	ErrUnknown = errors.New("lineage: unknown segment")
+	// ErrClosed means a Store used after Close.
+	ErrClosed = errors.New("lineage: store closed")
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -38,76 +48,188 @@ type SegmentInfo struct {
 }
 
 // Store keeps the lineage of a directory's segments. It is safe for
-// concurrent use.
+// concurrent use. Locks: syncMu serializes everything that writes .lin
+// files (Sync, Truncate, Forget, Segment, Rebuild) so records are never
+// written around a cut; mu guards the memory and is never held across
+// an fsync, so Append (the hot path) waits only for other memory work.
 type Store struct {
 	log *zap.Logger
 	dir string
+	bs  int64
+
+	syncMu sync.Mutex
+	mu     sync.Mutex
+	segs   map[int64]*segment
+	stamps map[int64]StampInfo
+	closed bool
+	// stampMu serializes writes of stamps.json.
+	stampMu sync.Mutex
 }
 
-var errNotImplemented = errors.New("lineage: not implemented")
+// segment is one segment's lineage in memory.
+type segment struct {
+	base, size int64
+	name       string
+	// confirmed: registered by Segment in this process, not only loaded
+	// from disk (a loaded one that disagrees is moved aside).
+	confirmed bool
+	crcs      []uint32 // complete blocks, in order
+	onDisk    int      // records in the .lin file
+	needCut   bool     // the file may hold records past onDisk (a cut failed)
+	part      uint32   // CRC-32C of the partial block's bytes so far
+	partLen   int64
+}
 
-// Open loads every .lin file of dir, creating dir (0700) if needed.
+func (g *segment) path(dir string) string { return filepath.Join(dir, g.name+Ext) }
+
+// covered is the absolute end of the hashed bytes.
+func (g *segment) covered(bs int64) int64 {
+	return g.base + min(int64(len(g.crcs))*bs, g.size) + g.partLen
+}
+
+// Open loads every .lin file of dir, creating dir (0700) if needed. A
+// file that is bad or foreign is moved aside (never deleted) and logged;
+// its segment starts without lineage.
 func Open(log *zap.Logger, dir string) (*Store, error) {
+	return open(log, dir, BlockSize)
+}
+
+// open lets tests use small blocks; the block size is in every header,
+// so a file of another block size is foreign.
+func open(log *zap.Logger, dir string, bs int64) (*Store, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	return &Store{log: log, dir: dir}, nil
-}
-
-// Close syncs the store.
-func (s *Store) Close() error { return errNotImplemented }
-
-// Segment registers a segment (idempotent).
-func (s *Store) Segment(base, size int64, name string) error { return errNotImplemented }
-
-// Append hashes p, the bytes at absolute offset off of segment base.
-func (s *Store) Append(base, off int64, p []byte) error { return errNotImplemented }
-
-// Covered is the absolute end up to which the segment's bytes are hashed.
-func (s *Store) Covered(base int64) (int64, bool) { return base, false }
-
-// Truncate drops coverage at and above end, rounded down to a block start.
-func (s *Store) Truncate(base, end int64) error { return errNotImplemented }
-
-// Forget removes the segment's lineage.
-func (s *Store) Forget(base int64) error { return errNotImplemented }
-
-// Sync appends queued records to their .lin files and fdatasyncs them.
-func (s *Store) Sync() error { return errNotImplemented }
-
-// Blocks returns the digests of the blocks of segment base that start in [from, to).
-func (s *Store) Blocks(base, from, to int64) ([]uint32, error) { return nil, errNotImplemented }
-
-// Rollup returns the rollup of the first n complete blocks.
-func (s *Store) Rollup(base int64, n int) (uint32, error) { return 0, errNotImplemented }
-
-// Segments lists registered segments, oldest first.
-func (s *Store) Segments() []SegmentInfo { return nil }
-
-// Rebuild recomputes the segment's lineage from r (the segment file:
-// offset 0 is base) over [base, end).
-func (s *Store) Rebuild(base, end int64, r io.ReaderAt) error { return errNotImplemented }
-
-// Stamp records the file's size and mtime as confirmed for the current coverage.
-func (s *Store) Stamp(base int64, size int64, mtimeNs int64) error { return errNotImplemented }
-
-// Stamped returns the last Stamp of the segment.
-func (s *Store) Stamped(base int64) (size, mtimeNs int64, ok bool) { return 0, 0, false }
-
-// BlockCRC is the CRC-32C of p.
-func BlockCRC(p []byte) uint32 { return crc32.Checksum(p, castagnoli) }
-
-// RollupOf is the CRC-32C of crcs written big-endian.
-func RollupOf(crcs []uint32) uint32 {
-	var b [4]byte
-	var c uint32
-	for _, x := range crcs {
-		b[0], b[1], b[2], b[3] = byte(x>>24), byte(x>>16), byte(x>>8), byte(x)
-		c = crc32.Update(c, castagnoli, b[:])
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("lineage: create %s: %w", dir, err)
 	}
-	return c
+	s := &Store{log: log, dir: dir, bs: bs, segs: map[int64]*segment{}, stamps: map[int64]StampInfo{}}
+	if err := s.loadAll(); err != nil {
+		return nil, err
+	}
+	if err := s.loadStamps(); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
-// BlocksOf returns the digests of the blocks of p, whose first byte lies
-// at offset start relative to its segment's base.
-func BlocksOf(p []byte, start int64) []uint32 { return nil }
+// loadAll loads the .lin files in name order; a file overlapping one
+// loaded before it is moved aside, so what is kept never overlaps.
+func (s *Store) loadAll() error {
+	ents, err := os.ReadDir(s.dir)
+	if err != nil {
+		return fmt.Errorf("lineage: list %s: %w", s.dir, err)
+	}
+	for _, e := range ents {
+		name := e.Name()
+		switch {
+		case strings.HasSuffix(name, tmpExt):
+			// An atomic write that did not finish: ours, never renamed in.
+			os.Remove(filepath.Join(s.dir, name))
+		case strings.HasSuffix(name, Ext) && e.Type().IsRegular():
+			if err := s.loadOne(strings.TrimSuffix(name, Ext)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Store) loadOne(name string) error {
+	path := filepath.Join(s.dir, name+Ext)
+	h, crcs, torn, err := loadFile(path, s.bs)
+	if err == nil {
+		err = checkName(name)
+	}
+	if err == nil {
+		err = s.overlapLoaded(h.base, h.size)
+	}
+	if err != nil {
+		if !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrRange) {
+			return fmt.Errorf("lineage: load %s: %w", path, err)
+		}
+		return s.moveAside(path, err)
+	}
+	if torn > 0 {
+		s.log.Info("lineage: dropped a torn trailing record", zap.String("path", path), zap.Int("bytes", torn))
+	}
+	s.segs[h.base] = &segment{base: h.base, size: h.size, name: name, crcs: crcs, onDisk: len(crcs)}
+	return nil
+}
+
+func (s *Store) overlapLoaded(base, size int64) error {
+	for _, g := range s.segs {
+		if base < g.base+g.size && g.base < base+size {
+			return fmt.Errorf("segment [%d, %d) overlaps %s's [%d, %d): %w", base, base+size, g.name, g.base, g.base+g.size, ErrCorrupt)
+		}
+	}
+	return nil
+}
+
+// moveAside renames a file we cannot trust to <path>.bad-<unixnano>.
+func (s *Store) moveAside(path string, why error) error {
+	aside := path + badInfix + strconv.FormatInt(time.Now().UnixNano(), 10)
+	if err := os.Rename(path, aside); err != nil {
+		return fmt.Errorf("lineage: move %s aside (%v): %w", path, why, err)
+	}
+	if err := syncDir(s.dir); err != nil {
+		return fmt.Errorf("lineage: move %s aside: %w", path, err)
+	}
+	s.log.Warn("lineage: file moved aside, its segment starts without lineage",
+		zap.String("path", path), zap.String("moved_to", aside), zap.String("reason", why.Error()))
+	return nil
+}
+
+// Close syncs what is queued; the store is unusable afterwards. Closing
+// twice is no error.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return nil
+	}
+	err := s.Sync()
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	return err
+}
+
+// get returns the segment at base; s.mu must be held.
+func (s *Store) get(base int64) (*segment, error) {
+	if s.closed {
+		return nil, ErrClosed
+	}
+	g := s.segs[base]
+	if g == nil {
+		return nil, fmt.Errorf("segment at %d: %w", base, ErrUnknown)
+	}
+	return g, nil
+}
+
+// Covered is the absolute end up to which the segment's bytes have been
+// hashed: complete blocks plus the in-memory partial one; base if none.
+// An unknown segment is (base, false).
+func (s *Store) Covered(base int64) (int64, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := s.segs[base]
+	if g == nil {
+		return base, false
+	}
+	return g.covered(s.bs), true
+}
+
+// Segments lists the known segments, oldest first: those registered and
+// those loaded from disk and not yet registered in this process.
+func (s *Store) Segments() []SegmentInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]SegmentInfo, 0, len(s.segs))
+	for _, g := range s.segs {
+		out = append(out, SegmentInfo{Base: g.base, Size: g.size, Name: g.name, Covered: g.covered(s.bs)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Base < out[j].Base })
+	return out
+}
