@@ -16,6 +16,7 @@ import (
 	"github.com/hasidecar/hasidecar/sidecar/acceptloop"
 	"github.com/hasidecar/hasidecar/sidecar/ack"
 	"github.com/hasidecar/hasidecar/sidecar/haproto"
+	"github.com/hasidecar/hasidecar/sidecar/lineage"
 	"github.com/hasidecar/hasidecar/tailer"
 )
 
@@ -67,6 +68,15 @@ type MasterConfig struct {
 	// Meta, if set, serves connections that open with the metadata magic
 	// (package meta) on the same port, so they share its TLS and allow-list.
 	Meta MetaServer
+	// Lineage, if set, is the store the master hashes every published byte
+	// into (master_feed.go): the hello then compares a slave's lineage and
+	// the digest channel answers digests. The caller opens and closes it;
+	// Dir is the segment directory, whose files' size and mtime stamp it.
+	Lineage *lineage.Store
+	Dir     string
+	// MaxDigestConns caps digest-channel connections (master_digest.go),
+	// counted apart from slaves and metadata; 0: unlimited.
+	MaxDigestConns int
 }
 
 // MetaServer serves one metadata connection whose magic was already read.
@@ -107,6 +117,8 @@ type Master struct {
 	layout  plugins.Layout
 	tail    *tailer.Tailer
 	tracker *ack.Tracker
+	feed    *feeder      // nil without a lineage store
+	digests digestCounts // what the digest channel served
 
 	mu      sync.Mutex
 	nextID  int
@@ -147,6 +159,9 @@ func NewMaster(log *zap.Logger, cfg MasterConfig, layout plugins.Layout, t *tail
 		conns: map[*masterConn]struct{}{}, known: newKnownEnds(1024),
 		state: newStateCell(MasterStarting), started: time.Now()}
 	m.SetTimeouts(cfg.Heartbeat, cfg.Housekeeping)
+	if cfg.Lineage != nil {
+		m.feed = newFeeder(log.Named("lineage"), cfg.Lineage, t, layout, cfg.Dir)
+	}
 	t.OnDiverge(m.onDiverge)
 	return m
 }
@@ -160,6 +175,9 @@ func (m *Master) Serve(ctx context.Context, ln net.Listener) error {
 	wg.Go(func() { m.followEnd(ctx) })
 	wg.Go(func() { m.logGaps(ctx) })
 	wg.Go(func() { m.watchStates(ctx) })
+	if m.feed != nil {
+		wg.Go(func() { m.feed.run(ctx) })
+	}
 	wg.Go(func() {
 		<-ctx.Done()
 		ln.Close()
@@ -218,8 +236,11 @@ func (m *Master) register(conn net.Conn) (*masterConn, bool) {
 // kind's cap.
 func (m *Master) claim(mc *masterConn, kind connKind) error {
 	limit := m.cfg.MaxSlaves
-	if kind == kindMeta {
+	switch kind {
+	case kindMeta:
 		limit = m.cfg.MaxMetaConns
+	case kindDigest:
+		limit = m.cfg.MaxDigestConns
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -259,6 +280,7 @@ const (
 	kindPending connKind = iota
 	kindReplication
 	kindMeta
+	kindDigest
 	numKinds
 )
 
@@ -271,8 +293,11 @@ type capError struct {
 
 func (e *capError) Error() string {
 	what := "slaves"
-	if e.kind == kindMeta {
+	switch e.kind {
+	case kindMeta:
 		what = "metadata connections"
+	case kindDigest:
+		what = "digest connections"
 	}
 	return fmt.Sprintf("too many %s connected (%d of %d)", what, e.n, e.max)
 }
@@ -320,7 +345,11 @@ func (m *Master) Stats() MasterStats {
 	st := m.tail.State()
 	ms, reason, _ := m.state.get()
 	out := MasterStats{State: ms, StateReason: reason, End: st.End, Oldest: st.Oldest, Segments: st.Segments,
-		Connections: m.accepted.Load(), Refused: m.refused.Load(), Diverged: st.Diverged, Stalled: st.Stalled}
+		Connections: m.accepted.Load(), Refused: m.refused.Load(), Diverged: st.Diverged, Stalled: st.Stalled,
+		Digest: m.digests.stats()}
+	if m.feed != nil {
+		out.Lineage = m.feed.stats()
+	}
 	for _, c := range m.streamingConns() {
 		out.Slaves = append(out.Slaves, c.stats())
 	}

@@ -43,6 +43,9 @@ type masterConn struct {
 	hello       *haproto.Hello
 	challenge   []haproto.Range // ranges the slave must prove (checkDiverged)
 	reports     int             // report format agreed in the hello (master_report2.go); 0: classic
+	// lineageSkipped counts the slave's segments the lineage round could
+	// not compare (master_lineage.go), told in the final reply.
+	lineageSkipped int
 
 	// The sender's reusable buffers (only its goroutine touches them).
 	chunks []tailer.Chunk
@@ -77,6 +80,10 @@ func (c *masterConn) serve(ctx context.Context) {
 	first, err := c.handshake()
 	if errors.Is(err, errMetaConn) {
 		c.serveMeta(ctx)
+		return
+	}
+	if errors.Is(err, errDigestConn) {
+		c.serveDigest(ctx)
 		return
 	}
 	if err != nil {
@@ -203,6 +210,8 @@ func (c *masterConn) handshake() (int64, error) {
 		return c.readHello()
 	case meta.IsMetaMagic(first) && c.m.cfg.Meta != nil:
 		return 0, errMetaConn
+	case haproto.IsDigestMagic(first):
+		return 0, errDigestConn
 	case first == 0:
 		if first, err = c.awaitSuccessor(); err != nil {
 			return 0, err
@@ -226,7 +235,7 @@ func (c *masterConn) readFirst() (int64, error) {
 		return 0, fmt.Errorf("read first report: %w", err)
 	}
 	first := int64(binary.BigEndian.Uint64(b[:]))
-	if first == haproto.HelloMagic || meta.IsMetaMagic(first) {
+	if first == haproto.HelloMagic || meta.IsMetaMagic(first) || haproto.IsDigestMagic(first) {
 		return first, nil
 	}
 	rest, _ := c.br.Peek(c.br.Buffered()) // cannot fail: these bytes are buffered
@@ -319,6 +328,10 @@ func (c *masterConn) replyHello(err error) error {
 		return nil
 	}
 	rep := haproto.HelloReply{Version: haproto.Version, Layout: haproto.FromInfo(c.m.layout.Info()), End: c.m.tail.State().End}
+	rep.LineageSkipped = c.lineageSkipped
+	if ld := (*lineageDivergence)(nil); errors.As(err, &ld) {
+		rep.Common = &ld.common
+	}
 	if err != nil {
 		rep.Error, rep.Retry, rep.Code = err.Error(), !permanent(err), refusalCode(err)
 	} else {

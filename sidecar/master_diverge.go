@@ -28,6 +28,9 @@ func (m *Master) onDiverge(d tailer.Divergence) {
 		return
 	}
 	m.tracker.Diverge(d.At, d.Reason)
+	if m.feed != nil {
+		m.feed.noteDiverge(d.At)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.divs = append(m.divs, d)

@@ -23,6 +23,11 @@ func (c *masterConn) startPosition(ctx context.Context, first int64) (int64, err
 	}
 	m := c.m
 	st, ok := m.waitFor(ctx, m.cfg.ReportGrace, func(s tailer.State) bool { return s.Segments > 0 && s.End >= first })
+	// Lineage first: it names where a diverged slave's bytes stop agreeing,
+	// which the tail digest and the end comparison below cannot.
+	if err := c.compareLineage(ctx, first); err != nil {
+		return 0, err
+	}
 	if !ok {
 		if err := c.checkDiverged(first); err != nil && first > st.End {
 			return 0, err // the better explanation: the master's data above it was rewritten

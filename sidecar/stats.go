@@ -28,6 +28,10 @@ type MasterStats struct {
 	// Stalled is set while the tail cannot advance past bytes the layout
 	// does not accept.
 	Stalled tailer.Stall
+	// Lineage is the master's lineage feeder (master_feed.go); Digest what
+	// the digest channel served (master_digest.go).
+	Lineage LineageStats
+	Digest  DigestStats
 }
 
 // SlaveStats is a point-in-time view of a slave, for status and metrics.

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/hasidecar/hasidecar/sidecar"
@@ -17,14 +18,15 @@ import (
 )
 
 type masterCmd struct {
-	log     logFlags
-	layout  layoutFlags
-	svc     serviceFlags
-	dir     string
-	listen  string
-	batch   string
-	initial string
-	cfg     config.Master // bound to the typed flags; build fills the rest
+	log      logFlags
+	layout   layoutFlags
+	svc      serviceFlags
+	dir      string
+	stateDir string
+	listen   string
+	batch    string
+	initial  string
+	cfg      config.Master // bound to the typed flags; build fills the rest
 
 	ackSocket     string
 	ackMode       string
@@ -43,6 +45,7 @@ func (c *masterCmd) flags(stderr io.Writer) *flag.FlagSet {
 	c.layout.register(fs)
 	c.svc.register(fs)
 	fs.StringVar(&c.dir, "dir", "", "segment directory to replicate (required; may not exist yet)")
+	fs.StringVar(&c.stateDir, "state-dir", "", "master state (segment lineage), outside --dir (default: DIR.hasidecar beside it)")
 	fs.StringVar(&c.listen, "listen", "0.0.0.0:10912", "HA listen address (RocketMQ's default is the broker port + 1)")
 	fs.StringVar(&c.batch, "batch", "32KiB", "largest frame body (RocketMQ's haTransferBatchSize; at most 4MiB-12)")
 	fs.StringVar(&c.initial, "initial", "full", "where a slave reporting 0 starts: full (oldest segment) or last-segment (RocketMQ)")
@@ -52,6 +55,7 @@ func (c *masterCmd) flags(stderr io.Writer) *flag.FlagSet {
 	fs.DurationVar(&c.cfg.GapLog, "gap-log", time.Minute, "log each connected slave's gap this often")
 	fs.IntVar(&c.cfg.MaxSlaves, "max-slaves", 16, "refuse slave connections beyond this many (0: no limit)")
 	fs.IntVar(&c.cfg.MaxMetaConns, "max-meta-conns", 16, "refuse metadata connections beyond this many, counted apart from slaves (0: no limit)")
+	fs.IntVar(&c.cfg.MaxDigestConns, "max-digest-conns", 16, "refuse digest connections (verify --online, scrub) beyond this many, counted apart from slaves (0: no limit)")
 	fs.StringVar(&c.allowSlaves, "allow-slaves", "", "comma-separated IPs and CIDRs allowed to connect (empty: all)")
 	fs.DurationVar(&c.cfg.Tail.PollMin, "poll-min", time.Millisecond, "fastest poll of the live segment's tail")
 	fs.DurationVar(&c.cfg.Tail.PollMax, "poll-max", 50*time.Millisecond, "slowest poll of the live segment's tail when idle")
@@ -116,7 +120,10 @@ func (c *masterCmd) build(l *loaded) (config.Master, error) {
 	cfg := c.cfg
 	cfg.Log, cfg.Layout, cfg.Service = c.log.config(), c.layout.build(&p, l.given("segment-size")), c.svc.typed()
 	cfg.Meta = c.meta.build(&p)
-	cfg.Dir, cfg.Listen = c.dir, c.listen
+	cfg.Dir, cfg.Listen, cfg.StateDir = c.dir, c.listen, c.stateDir
+	if cfg.StateDir == "" && cfg.Dir != "" {
+		cfg.StateDir = filepath.Clean(cfg.Dir) + ".hasidecar"
+	}
 	cfg.Batch = p.size("batch", c.batch)
 	var err error
 	if cfg.Initial, err = sidecar.ParseInitial(c.initial); err != nil {

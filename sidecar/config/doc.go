@@ -37,6 +37,7 @@
 // Master:
 //
 //	dir              required  may not exist yet (the broker creates it)
+//	state-dir        DIR.hasidecar  outside dir (not dir, not inside it); lineage in state-dir/lineage
 //	listen           0.0.0.0:10912  host:port, port 0-65535
 //	batch            32KiB     1 to 4 MiB - 12 bytes (MaxBatch)
 //	initial          full      full or last-segment
@@ -44,6 +45,7 @@
 //	gap-log          1m        > 0
 //	max-slaves       16        >= 0 (0: no limit)
 //	max-meta-conns   16        >= 0 (0: no limit)
+//	max-digest-conns 16        >= 0 (0: no limit)
 //	allow-slaves     ""        "" lets everyone in; otherwise IPs/CIDRs, at least one (",,," is refused: fail closed)
 //	poll-min, poll-max  1ms, 50ms  > 0, poll-max >= poll-min
 //	settle, rescan   20ms, 1s  > 0

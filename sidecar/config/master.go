@@ -17,7 +17,11 @@ type Master struct {
 	Service Service
 	Meta    Meta
 
-	Dir          string // the segment directory; may not exist yet
+	Dir string // the segment directory; may not exist yet
+	// StateDir holds the master's lineage (StateDir/lineage); never Dir nor
+	// inside it. "" keeps no lineage: the hello compares only the tail and
+	// the digest channel answers nothing but info.
+	StateDir     string
 	Listen       string // HA address host:port
 	Batch        int64  // largest frame body, 1..MaxBatch
 	Initial      sidecar.InitialRule
@@ -27,6 +31,9 @@ type Master struct {
 	GapLog       time.Duration
 	MaxSlaves    int // 0: no limit
 	MaxMetaConns int // 0: no limit
+	// MaxDigestConns caps digest-channel connections (verify --online,
+	// scrub), counted apart from slaves and metadata; 0: no limit.
+	MaxDigestConns int
 	// AllowSlaves are the IPs and CIDRs allowed to connect; nil lets every
 	// address in. AllowSlavesText is the setting as given: a non-empty text
 	// that lists nothing is refused (fail closed), not read as "all".
@@ -53,6 +60,11 @@ func (m *Master) Validate() error {
 	m.Service.validate(&c)
 	m.Meta.validate(&c)
 	c.required("dir", m.Dir)
+	if m.Dir != "" && m.StateDir != "" && within(m.StateDir, m.Dir) {
+		// The broker owns dir: a file of ours there would be taken for a
+		// segment or trip its own checks.
+		c.fail("state-dir", m.StateDir, "must be outside dir (%s)", m.Dir)
+	}
 	c.hostPort("listen", m.Listen, true, true)
 	if m.Batch < 1 || m.Batch > MaxBatch {
 		c.fail("batch", sizeText(m.Batch), "must be 1 to 4 MiB - 12 bytes (%d), the largest body a RocketMQ slave can receive", MaxBatch)
@@ -62,6 +74,7 @@ func (m *Master) Validate() error {
 	c.positive("gap-log", m.GapLog)
 	c.atLeast("max-slaves", m.MaxSlaves, 0)
 	c.atLeast("max-meta-conns", m.MaxMetaConns, 0)
+	c.atLeast("max-digest-conns", m.MaxDigestConns, 0)
 	if m.AllowSlavesText != "" && len(m.AllowSlaves) == 0 {
 		c.fail("allow-slaves", m.AllowSlavesText, "lists no address; leave it empty to allow every slave")
 	}

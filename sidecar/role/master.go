@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -17,6 +18,7 @@ import (
 	"github.com/hasidecar/hasidecar/sidecar"
 	"github.com/hasidecar/hasidecar/sidecar/ack"
 	"github.com/hasidecar/hasidecar/sidecar/config"
+	"github.com/hasidecar/hasidecar/sidecar/lineage"
 	"github.com/hasidecar/hasidecar/sidecar/metrics"
 	"github.com/hasidecar/hasidecar/tailer"
 )
@@ -34,6 +36,7 @@ type Master struct {
 
 	tracker *ack.Tracker
 	tail    *tailer.Tailer
+	store   *lineage.Store // nil without a state directory
 	m       *sidecar.Master
 	ln      net.Listener
 	fns     []func(context.Context) error // the services Run runs beside the HA port
@@ -70,6 +73,9 @@ func (r *Master) assemble() error {
 	log, c := r.log, r.cfg
 	r.tracker = ack.NewTracker(log.Named("ack"), c.AckPolicy, c.FallbehindMax)
 	r.tail = tailer.New(log.Named("tailer"), c.Dir, r.lay, c.Tail)
+	if err := r.openLineage(); err != nil {
+		return err
+	}
 	r.m = sidecar.NewMaster(log.Named("master"), r.sidecarConfig(), r.lay, r.tail, r.tracker)
 	ln, err := r.listener()
 	if err != nil {
@@ -84,7 +90,25 @@ func (r *Master) assemble() error {
 func (r *Master) sidecarConfig() sidecar.MasterConfig {
 	c := r.cfg
 	return sidecar.MasterConfig{Batch: int(c.Batch), Heartbeat: c.Heartbeat, Housekeeping: c.Housekeeping, Initial: c.Initial,
-		ReportGrace: c.ReportGrace, GapLog: c.GapLog, MaxSlaves: c.MaxSlaves, MaxMetaConns: c.MaxMetaConns, Meta: r.metaServer()}
+		ReportGrace: c.ReportGrace, GapLog: c.GapLog, MaxSlaves: c.MaxSlaves, MaxMetaConns: c.MaxMetaConns, Meta: r.metaServer(),
+		Lineage: r.store, Dir: c.Dir, MaxDigestConns: c.MaxDigestConns}
+}
+
+// openLineage opens the lineage store in StateDir/lineage; without a
+// state directory the master keeps none.
+func (r *Master) openLineage() error {
+	if r.cfg.StateDir == "" {
+		r.log.Info("no state directory: the master keeps no lineage; hellos compare only the tail digest")
+		return nil
+	}
+	dir := filepath.Join(r.cfg.StateDir, "lineage")
+	st, err := lineage.Open(r.log.Named("lineage"), dir)
+	if err != nil {
+		return fmt.Errorf("open the master's lineage in %s: %w", dir, err)
+	}
+	r.store = st
+	r.closers = append(r.closers, st.Close)
+	return nil
 }
 
 // services lists the goroutines of a running master besides the HA port.
