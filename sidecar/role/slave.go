@@ -15,6 +15,7 @@ import (
 	"github.com/hasidecar/hasidecar/plugins"
 	"github.com/hasidecar/hasidecar/sidecar"
 	"github.com/hasidecar/hasidecar/sidecar/config"
+	"github.com/hasidecar/hasidecar/sidecar/digest"
 	"github.com/hasidecar/hasidecar/sidecar/lineage"
 	"github.com/hasidecar/hasidecar/sidecar/meta"
 	"github.com/hasidecar/hasidecar/sidecar/metrics"
@@ -75,6 +76,11 @@ func NewSlave(log *zap.Logger, cfg config.Slave, opts Options) (*Slave, error) {
 func (r *Slave) assemble(scfg sidecar.SlaveConfig, lay plugins.Layout) error {
 	log := r.log
 	scfg.Lineage = r.lin
+	if r.lin != nil && !scfg.Classic {
+		// r.s is set below, before Run can call it: the scrub dials as
+		// replication does (TLS included).
+		scfg.DialDigests = func(ctx context.Context) (sidecar.DigestSource, error) { return digest.Dial(ctx, r.s.Dial) }
+	}
 	r.s = sidecar.NewSlave(log.Named("slave"), scfg, lay, r.app)
 	srv, err := listenMetrics(r.cfg.Service, log.Named("metrics"), r.s.Healthy, r.s.Ready,
 		append(slices.Clip(r.opts.Collectors), metrics.NewSlaveCollector(r.s.Stats))...)
