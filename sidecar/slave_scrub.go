@@ -24,7 +24,7 @@ type DigestSource interface {
 type scrubStats struct {
 	verified   atomic.Int64 // every byte from the first scrubbed up to it matched
 	bytes      atomic.Int64 // bytes read back, all passes
-	mismatches atomic.Int64 // differing ranges found (a run of adjacent blocks counts once)
+	mismatches atomic.Int64 // ranges whose bytes differ (a run of adjacent blocks counts once)
 }
 
 // scrubChunk is the most one scrub step reads: 16 lineage blocks, one
@@ -198,7 +198,6 @@ func (s *Slave) compareBlocks(seg, from, to int64, mine, own, theirs []uint32) b
 // vouch for the file (then only the slave's lineage record is wrong),
 // makes the slave diverged until a restart.
 func (s *Slave) scrubMismatch(seg, lo, hi int64, vsMaster, compared bool) {
-	s.scrub.mismatches.Add(1)
 	name := s.layout.SegmentName(seg)
 	what := "the slave's own lineage (the master's digests were not available)"
 	switch {
@@ -209,6 +208,7 @@ func (s *Slave) scrubMismatch(seg, lo, hi int64, vsMaster, compared bool) {
 			zap.String("segment", name), zap.Int64("offset", lo), zap.Int64("end", hi))
 		return
 	}
+	s.scrub.mismatches.Add(1)
 	reason := fmt.Sprintf("scrub: bytes [%d, %d) of segment %s differ from %s", lo, hi, name, what)
 	s.log.Error("scrub found bytes that differ; the slave stays diverged until restarted or repaired",
 		zap.String("segment", name), zap.Int64("offset", lo), zap.Int64("end", hi), zap.Int64("bytes", hi-lo), zap.String("reason", reason))
