@@ -32,7 +32,7 @@ type slaveLineage struct {
 	stampedTo int64
 	lastSync  time.Time // of the lineage by stampSynced: at most once per stampEvery
 	failing   bool      // the last feed failed (logged once until it works)
-	broken    bool // refresh failed: offer no lineage until one succeeds
+	broken    bool      // refresh failed: offer no lineage until one succeeds
 }
 
 // segPath is the path of the segment file that starts at base.
