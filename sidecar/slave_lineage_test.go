@@ -163,7 +163,7 @@ func TestTruncateDivergedRejoins(t *testing.T) {
 	if err := os.MkdirAll(sdir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	copyDir(t, mdir, sdir) // the records carry timestamps: copy, do not rewrite
+	copyDir(t, mdir, sdir)                        // the records carry timestamps: copy, do not rewrite
 	old := appendRecords(t, sdir, 700, 4500, 'x') // the old master's tail: ~3 MB
 	end := appendRecords(t, mdir, 1000, 3000, 'y')
 	tm := startLinMaster(t, mdir)
