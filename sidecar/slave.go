@@ -191,7 +191,8 @@ func NewSlave(log *zap.Logger, cfg SlaveConfig, layout plugins.Layout, app *appl
 // each time would only slow it down.
 func (s *Slave) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	defer wg.Wait() // runs after cancel: defers are last in, first out
+	defer s.stampAtExit() // after the loops stopped: the last writes are stamped as ours
+	defer wg.Wait()       // runs after cancel: defers are last in, first out
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	wg.Go(func() { s.syncLoop(ctx) })

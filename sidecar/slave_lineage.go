@@ -257,3 +257,20 @@ func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return !errors.Is(err, fs.ErrNotExist)
 }
+
+// stampAtExit syncs what was applied and stamps it, so that a clean stop
+// leaves no segment that the next start would take for changed behind its
+// back (and rebuild). After a crash those segments are rebuilt.
+func (s *Slave) stampAtExit() {
+	if s.lin == nil {
+		return
+	}
+	s.mu.Lock()
+	err := s.app.Sync()
+	s.mu.Unlock()
+	if err != nil {
+		s.log.Warn("sync before stamping the lineage at exit", zap.Error(err))
+		return
+	}
+	s.stampSynced(true)
+}

@@ -45,7 +45,7 @@ func (s *Slave) scrubLoop(ctx context.Context) {
 		start := time.Now()
 		n := s.scrubPass(ctx, p, buf)
 		if n > 0 {
-			s.log.Info("scrub pass done", zap.Int64("bytes", n), zap.Duration("took", time.Since(start)),
+			s.log.Debug("scrub pass done", zap.Int64("bytes", n), zap.Duration("took", time.Since(start)),
 				zap.Int64("offset", s.scrub.verified.Load()))
 		}
 		sleepCtx(ctx, time.Second) // between passes: an idle slave does not spin

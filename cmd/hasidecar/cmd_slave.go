@@ -126,7 +126,9 @@ func (c *slaveCmd) build(l *loaded) (config.Slave, error) {
 	if cfg.StateDir == "" && cfg.Dir != "" {
 		cfg.StateDir = filepath.Clean(cfg.Dir) + ".hasidecar"
 	}
-	cfg.ScrubRate = p.size("scrub-rate", strings.TrimSuffix(c.scrub, "/s"))
+	if r := strings.TrimSuffix(c.scrub, "/s"); r != "0" { // 0 turns the scrub off; a size is positive
+		cfg.ScrubRate = p.size("scrub-rate", r)
+	}
 	var err error
 	if cfg.Sync, cfg.SyncInterval, err = applier.ParseSync(c.fsync); err != nil {
 		p.add("fsync", c.fsync, errors.New("want every, none or an interval such as 100ms"))
