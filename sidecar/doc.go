@@ -28,6 +28,36 @@
 //     master can vouch for (a record boundary, a position an earlier connection
 //     reached, or a hello whose tail digest matches the master's bytes).
 //     Anything else is a log line and a closed connection, never wrong bytes.
+//   - Lineage (master_feed.go, master_lineage*.go; off without
+//     MasterConfig.Lineage): the master hashes every byte the tailer
+//     publishes into a lineage.Store, in order (a back-fill at start goes
+//     the same way); it syncs the store every second and then stamps each
+//     segment whose coverage moved with its file's size and mtime. At start
+//     a segment whose file disagrees with its stamp is hashed again (the
+//     newest one usually: the writer appended while the master was down);
+//     the others keep their lineage and are not read. A tailer divergence
+//     truncates the lineage at its offset, a segment deleted by retention is
+//     forgotten. A sidecar whose hello offers lineage entries (Lineage > 0)
+//     gets a non-final {"lineage":true} reply before the tail digest is
+//     checked, sends its entries, and the master compares rollups oldest
+//     segment first and then the partial tail block, over bytes it both
+//     published and hashed (it waits at most ReportGrace for its feeder;
+//     the segments it no longer holds or has not hashed are skipped and
+//     counted in the reply's lineage_skipped and the log). At the first
+//     segment that differs, or that holds complete blocks beyond the
+//     master's end, it asks for that segment's block CRCs (LineageOf),
+//     checks they add up to the entry's rollup (else the slave is refused
+//     as malformed), and refuses the slave as diverged with Common: the
+//     start of the first differing block, the partial tail's start, or the
+//     end of what compared equal for a slave beyond the master's end.
+//   - The digest channel (master_digest*.go): a connection opening with
+//     haproto.DigestMagic is served info, digests and fetch requests
+//     within its own cap (MaxDigestConns; over it one "busy" reply, then
+//     close), with the idle limit of any connection. digests are asked per
+//     segment from a block start up to its lineage coverage (never past
+//     the published end); fetch serves published bytes of one segment. A
+//     request it cannot answer is a refusal and the connection stays; a
+//     malformed one ends the connection. sidecar/digest is the client.
 //   - Frames carry at most Batch bytes, never cross a segment, and carry only
 //     bytes the tailer published as final. A heartbeat (size 0, offset = the
 //     next offset) goes out when nothing was sent for Heartbeat.

@@ -209,8 +209,9 @@ func (f *feeder) applyDivergence() {
 			continue
 		}
 		delete(f.stamped, s.Base)
+		now, _ := f.store.Covered(s.Base)
 		f.log.Warn("lineage truncated at a divergence of the master's data", zap.String("segment", s.Name),
-			zap.Int64("divergence_offset", at), zap.Int64("bytes", s.Covered-cut))
+			zap.Int64("divergence_offset", at), zap.Int64("end", now), zap.Int64("bytes", s.Covered-now))
 	}
 	f.low = min(f.low, plugins.SegmentStart(f.info, at))
 	f.setCovered(min(f.covered.Load(), at))

@@ -136,7 +136,7 @@ type Slave struct {
 	stateMu    sync.Mutex
 	lastErr    string
 
-	lin   *slaveLineage // nil without SlaveConfig.Lineage
+	lin   *replicaLineage // nil without SlaveConfig.Lineage
 	cutMu sync.RWMutex  // a cut (write) excludes a scrub read and compare (read)
 	scrub scrubStats
 	// scrubbed is set once the scrub found bytes that differ: the state
@@ -179,7 +179,7 @@ func NewSlave(log *zap.Logger, cfg SlaveConfig, layout plugins.Layout, app *appl
 		nudge: make(chan struct{}, 1), state: newStateCell(SlaveConnecting)}
 	if cfg.Lineage != nil {
 		// Nothing is written by this process yet: every stamp is checked.
-		s.lin = &slaveLineage{store: cfg.Lineage, stampedTo: app.Synced()}
+		s.lin = &replicaLineage{store: cfg.Lineage, stampedTo: app.Synced()}
 	}
 	return s
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/hasidecar/hasidecar/sidecar/lineage"
 )
 
-// slaveLineage is the slave's side of segment lineage (package
+// replicaLineage is the slave's side of segment lineage (package
 // sidecar/lineage): every applied byte is hashed, in order, as it is
 // written; the segment files are stamped (size, mtime) after each sync, so
 // that a file changed behind the slave's back (a stray write, a bad disk
@@ -23,7 +23,7 @@ import (
 // the file. The first segment of a slave that started in the middle of a
 // segment holds zeros below its base, not the master's bytes: it has no
 // lineage, is never offered and never scrubbed.
-type slaveLineage struct {
+type replicaLineage struct {
 	store *lineage.Store
 	mu    sync.Mutex // guards the fields below; taken inside Slave.mu by feed
 	// stampedTo is the synced end the last stamping covered: segments

@@ -122,7 +122,7 @@ func (c *masterCmd) build(l *loaded) (config.Master, error) {
 	cfg.Meta = c.meta.build(&p)
 	cfg.Dir, cfg.Listen, cfg.StateDir = c.dir, c.listen, c.stateDir
 	if cfg.StateDir == "" && cfg.Dir != "" {
-		cfg.StateDir = filepath.Clean(cfg.Dir) + ".hasidecar"
+		cfg.StateDir, cfg.StateDirDefaulted = filepath.Clean(cfg.Dir)+".hasidecar", true
 	}
 	cfg.Batch = p.size("batch", c.batch)
 	var err error

@@ -106,7 +106,7 @@ var badValues = map[string]string{
 	"layout-plugin-timeout": "0s", "rocketmq-magic": "x", "rocketmq-blank-magic": "1,2",
 	"metrics-listen": "nohostport", "tls-cert": "/c.pem", "tls-key": "/k.pem", "tls-ca": "/ca.pem",
 	"dir": "", "listen": "nope", "batch": "10MiB", "initial": "most", "heartbeat": "1ns", "housekeeping": "-1s",
-	"report-grace": "0s", "gap-log": "0s", "max-slaves": "-1", "max-meta-conns": "-1", "allow-slaves": ",,,,",
+	"report-grace": "0s", "gap-log": "0s", "max-slaves": "-1", "max-meta-conns": "-1", "max-digest-conns": "-1", "allow-slaves": ",,,,",
 	"poll-min": "0s", "poll-max": "0s", "settle": "0s", "rescan": "0s", "ack-socket-mode": "9",
 	"ack-max-conns": "0", "ack-max-waits": "0", "ack-policy": "most", "fallbehind-max": "0",
 	"meta-include": "[", "meta-max-size": "0", "state-dir": "DIR", "master": "127.0.0.1", "name": "two words",

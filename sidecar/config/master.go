@@ -21,16 +21,20 @@ type Master struct {
 	// StateDir holds the master's lineage (StateDir/lineage); never Dir nor
 	// inside it. "" keeps no lineage: the hello compares only the tail and
 	// the digest channel answers nothing but info.
-	StateDir     string
-	Listen       string // HA address host:port
-	Batch        int64  // largest frame body, 1..MaxBatch
-	Initial      sidecar.InitialRule
-	Heartbeat    time.Duration
-	Housekeeping time.Duration
-	ReportGrace  time.Duration
-	GapLog       time.Duration
-	MaxSlaves    int // 0: no limit
-	MaxMetaConns int // 0: no limit
+	StateDir string
+	// StateDirDefaulted says StateDir was not given but derived from Dir:
+	// a master that cannot create it then runs without lineage (with a
+	// warning) instead of refusing to start, as it did before it had one.
+	StateDirDefaulted bool
+	Listen            string // HA address host:port
+	Batch             int64  // largest frame body, 1..MaxBatch
+	Initial           sidecar.InitialRule
+	Heartbeat         time.Duration
+	Housekeeping      time.Duration
+	ReportGrace       time.Duration
+	GapLog            time.Duration
+	MaxSlaves         int // 0: no limit
+	MaxMetaConns      int // 0: no limit
 	// MaxDigestConns caps digest-channel connections (verify --online,
 	// scrub), counted apart from slaves and metadata; 0: no limit.
 	MaxDigestConns int

@@ -22,7 +22,9 @@ func Catalog() ([]*dto.MetricFamily, error) {
 		return sidecar.MasterStats{State: sidecar.MasterServing, End: 100, Segments: 1, Connections: 1,
 			Slaves: []sidecar.SlaveConnStats{{ID: "a#1", Addr: "127.0.0.1:1", Name: "s1", Sidecar: true,
 				State: string(sidecar.SlaveStreaming), Sent: 100, Acked: 50, BytesSent: 100, FramesSent: 2,
-				Reports: 2, SlaveWritten: 50, SlaveSynced: 40, WriteLag: time.Millisecond, FlushLag: time.Millisecond}}}
+				Reports: 2, SlaveWritten: 50, SlaveSynced: 40, WriteLag: time.Millisecond, FlushLag: time.Millisecond}},
+			Lineage: sidecar.LineageStats{Enabled: true, Covered: 100, Hashed: 100},
+			Digest:  sidecar.DigestStats{Info: 1, Digests: 1, Fetch: 1, FetchedBytes: 10, Connections: 1}}
 	})
 	slave := NewSlaveCollector(func() sidecar.SlaveStats {
 		return sidecar.SlaveStats{State: sidecar.SlaveStreaming, Written: 100, Synced: 100, Acked: 100}

@@ -112,6 +112,9 @@ func (c *MasterCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range progressDescs { // master_progress.go
 		ch <- d
 	}
+	for _, d := range lineageDescs { // master_lineage.go
+		ch <- d
+	}
 }
 
 // Collect takes one snapshot and emits it.
@@ -130,6 +133,7 @@ func (c *MasterCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(ch, descRefused, float64(st.Refused))
 	gauge(ch, descDiverged, boolValue(st.Diverged.Active))
 	counter(ch, descDivergences, float64(st.Diverged.Count))
+	lineageMetrics(ch, st)
 	for _, ms := range sidecar.MasterStates {
 		gauge(ch, descMasterState, boolValue(ms == st.State), string(ms))
 	}

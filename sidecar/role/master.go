@@ -103,6 +103,11 @@ func (r *Master) openLineage() error {
 	}
 	dir := filepath.Join(r.cfg.StateDir, "lineage")
 	st, err := lineage.Open(r.log.Named("lineage"), dir)
+	if err != nil && r.cfg.StateDirDefaulted {
+		r.log.Warn("cannot create the default state directory beside --dir: the master keeps no lineage; give it a --state-dir it can write",
+			zap.String("state_dir", r.cfg.StateDir), zap.Error(err))
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("open the master's lineage in %s: %w", dir, err)
 	}
