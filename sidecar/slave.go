@@ -137,7 +137,7 @@ type Slave struct {
 	lastErr    string
 
 	lin   *replicaLineage // nil without SlaveConfig.Lineage
-	cutMu sync.RWMutex  // a cut (write) excludes a scrub read and compare (read)
+	cutMu sync.RWMutex    // a cut (write) excludes a scrub read and compare (read)
 	scrub scrubStats
 	// scrubbed is set once the scrub found bytes that differ: the state
 	// stays diverged (and readiness fails) until a restart.
