@@ -139,6 +139,11 @@ type Slave struct {
 	lin   *replicaLineage // nil without SlaveConfig.Lineage
 	cutMu sync.RWMutex    // a cut (write) excludes a scrub read and compare (read)
 	scrub scrubStats
+	// acceptedC is closed when a master first accepted a session: the
+	// layout and the applier no longer change (an empty slave may take the
+	// master's segment size in its first hello), so the scrub may start.
+	accepted  sync.Once
+	acceptedC chan struct{}
 	// scrubbed is set once the scrub found bytes that differ: the state
 	// stays diverged (and readiness fails) until a restart.
 	scrubbed atomic.Pointer[string]
@@ -176,7 +181,7 @@ func NewSlave(log *zap.Logger, cfg SlaveConfig, layout plugins.Layout, app *appl
 	}
 	cfg.defaults()
 	s := &Slave{log: log.With(zap.String("slave_name", cfg.Name)), cfg: cfg, layout: layout, app: app,
-		nudge: make(chan struct{}, 1), state: newStateCell(SlaveConnecting)}
+		nudge: make(chan struct{}, 1), state: newStateCell(SlaveConnecting), acceptedC: make(chan struct{})}
 	if cfg.Lineage != nil {
 		// Nothing is written by this process yet: every stamp is checked.
 		s.lin = &replicaLineage{store: cfg.Lineage, stampedTo: app.Synced()}

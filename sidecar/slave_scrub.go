@@ -39,6 +39,11 @@ const scrubChunk = 16 * lineage.BlockSize
 // range, and the slave stays diverged (readiness failing) until it is
 // restarted: scrubbing never changes a byte.
 func (s *Slave) scrubLoop(ctx context.Context) {
+	select {
+	case <-ctx.Done():
+		return
+	case <-s.acceptedC:
+	}
 	p := &pacer{rate: s.cfg.ScrubRate, start: time.Now()}
 	buf := make([]byte, min(scrubChunk, max(lineage.BlockSize, s.cfg.ScrubRate/lineage.BlockSize*lineage.BlockSize)))
 	for ctx.Err() == nil {

@@ -20,6 +20,9 @@ import (
 
 // session runs one connection: hello, first report, then receive and report.
 func (s *Slave) session(ctx context.Context) error {
+	// Before dialling: re-hashing a changed segment may take a while, and
+	// the master waits for the hello only so long.
+	s.refreshLineage()
 	conn, err := s.Dial(ctx)
 	if err != nil {
 		return err
@@ -28,7 +31,6 @@ func (s *Slave) session(ctx context.Context) error {
 	if err := s.prepare(); err != nil {
 		return err
 	}
-	s.refreshLineage()
 	masterEnd := int64(0)
 	s.reports.Store(haproto.ReportsClassic)
 	if !s.cfg.Classic {

@@ -14,6 +14,7 @@ var ErrNotReady = errors.New("sidecar: not ready")
 // streamGap of the slave's end, else catching-up (a classic master says
 // nothing about its end: catching-up until its first heartbeat).
 func (s *Slave) startStreaming(masterEnd int64) {
+	s.accepted.Do(func() { close(s.acceptedC) })
 	s.helloEnd.Store(masterEnd)
 	s.lastFrame.Store(time.Now().UnixNano())
 	end := s.End()
