@@ -2,6 +2,7 @@ package sidecar
 
 import (
 	"errors"
+	"net"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -104,5 +105,58 @@ func TestLineageInconsistentBlockCRCsRefused(t *testing.T) {
 	_, err := cmp.blocks(haproto.SegLineage{Base: 0, Blocks: 2, Rollup: 1}, []uint32{1, 2})
 	if !errors.Is(err, ErrRefused) {
 		t.Fatalf("error %v, want ErrRefused", err)
+	}
+}
+
+// A slave whose lineage entries are malformed is refused for good, and
+// one that never sends them is cut after the idle limit; the master keeps
+// serving.
+func TestLineageHostileEntries(t *testing.T) {
+	d := t.TempDir()
+	dir := filepath.Join(d, "master")
+	end := writeRecords(t, dir, lineageSeg, 45, 256<<10)
+	tm, _ := startLineageMaster(t, dir, filepath.Join(d, "lineage"), MasterConfig{Heartbeat: 100 * time.Millisecond, Housekeeping: time.Second}, testLogger(t))
+	waitHashed(t, tm, end)
+	lay := testLayout(t, lineageSeg)
+	data := dirBytes(t, dir, lay, end)
+	send := func(entries []byte) (haproto.HelloReply, error) {
+		conn, err := net.Dial("tcp", tm.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(5 * time.Second))
+		h, _ := lineageHello(lay, data)
+		if err := haproto.WriteHello(conn, h); err != nil {
+			t.Fatal(err)
+		}
+		if rep, err := haproto.ReadHelloReply(conn); err != nil || !rep.LineageWanted {
+			t.Fatalf("first reply %+v %v, want a lineage request", rep, err)
+		}
+		if entries != nil {
+			conn.Write(entries)
+		}
+		return haproto.ReadHelloReply(conn)
+	}
+	// Two entries with the same base: not increasing.
+	var bad []byte
+	for range 3 {
+		bad = append(bad, make([]byte, haproto.SegLineageSize)...)
+	}
+	rep, err := send(bad)
+	if err != nil || rep.Code != haproto.CodeLayout || rep.Retry {
+		t.Fatalf("malformed entries: reply %+v, error %v; want a permanent refusal", rep, err)
+	}
+	// Nothing sent: the master gives up after the idle limit, with a
+	// refusal the slave may retry.
+	start := time.Now()
+	if rep, err := send(nil); err != nil || !rep.Retry || rep.Error == "" {
+		t.Fatalf("silent slave: reply %+v, error %v; want a retryable refusal", rep, err)
+	}
+	if time.Since(start) > 4*time.Second {
+		t.Fatal("the master waited beyond its idle limit for the lineage entries")
+	}
+	if rep, _ := lineageSession(t, tm.addr, lay, data); rep.Error != "" {
+		t.Fatalf("an honest slave after the hostile ones: %q", rep.Error)
 	}
 }

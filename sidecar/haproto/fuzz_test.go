@@ -67,6 +67,10 @@ func FuzzHello(f *testing.F) {
 		if err == nil && (h.End < 0 || h.TailStart > h.End || h.End-h.TailStart > TailWindow) {
 			t.Fatalf("accepted %+v", h)
 		}
+		if err == nil && (h.Lineage < 0 || h.Lineage > MaxLineage ||
+			(h.LineageTailStart != 0 || h.LineageTailCRC != 0) && (h.LineageTailStart < 0 || h.LineageTailStart >= h.End || h.End-h.LineageTailStart >= LineageBlock)) {
+			t.Fatalf("accepted lineage %+v", h)
+		}
 	})
 }
 

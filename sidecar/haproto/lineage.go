@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"sort"
 )
 
 // Lineage in the hello (see doc.go for the bytes): a slave that keeps
@@ -159,4 +160,28 @@ func readBounded(r io.Reader, n int) ([]byte, error) {
 		}
 	}
 	return buf, nil
+}
+
+// FindLineage returns the entry for base among ls (sorted by base, as
+// ReadLineage returns and WriteLineage sends them): a slave answers a
+// LineageOf only for a segment it listed.
+func FindLineage(ls []SegLineage, base int64) (SegLineage, bool) {
+	i := sort.Search(len(ls), func(i int) bool { return ls[i].Base >= base })
+	if i < len(ls) && ls[i].Base == base {
+		return ls[i], true
+	}
+	return SegLineage{}, false
+}
+
+// CheckCommon validates a reply's Common against the slave's end before
+// the slave acts on it (cuts its files back to it): 0 <= Common <= end,
+// and only in a diverged refusal.
+func CheckCommon(rep HelloReply, end int64) error {
+	if rep.Common == nil {
+		return nil
+	}
+	if rep.Code != CodeDiverged || *rep.Common < 0 || *rep.Common > end {
+		return fmt.Errorf("reply code %q with common %d for an end of %d: %w", rep.Code, *rep.Common, end, ErrBadHello)
+	}
+	return nil
 }
