@@ -120,13 +120,9 @@ func (s *Slave) sendLineage(conn net.Conn, offer lineageOffer) (haproto.HelloRep
 
 // answerLineageOf sends the block CRCs of one offered segment below end.
 func (s *Slave) answerLineageOf(conn net.Conn, seg, end int64, offer lineageOffer) (haproto.HelloReply, error) {
-	var n int64 = -1
-	for _, e := range offer.entries {
-		if e.Base == seg {
-			n = int64(e.Blocks)
-		}
-	}
-	if n < 0 {
+	e, ok := haproto.FindLineage(offer.entries, seg)
+	n := int64(e.Blocks)
+	if !ok {
 		return haproto.HelloReply{}, fmt.Errorf("master asked for the block CRCs of segment %d, which the slave did not offer: %w", seg, haproto.ErrBadHello)
 	}
 	size := s.layout.Info().SegmentSize

@@ -109,6 +109,9 @@ func (s *Slave) hello(conn net.Conn) (haproto.HelloReply, error) {
 	if err == nil {
 		rep, err = s.helloRounds(conn, rep, end, offer, h.LineageOK)
 	}
+	if err == nil {
+		err = haproto.CheckCommon(rep, end) // before a cut may act on it
+	}
 	if err != nil {
 		if errors.Is(err, haproto.ErrBadHello) {
 			return rep, fmt.Errorf("%w: %w", err, ErrRefused)
