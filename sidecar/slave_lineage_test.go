@@ -279,3 +279,33 @@ func copyDir(t testing.TB, from, to string) {
 		}
 	}
 }
+
+// masterTailBug is why the tests of a slave whose end lies inside a block
+// the master has hashed past are skipped: the master's checkTail asks its
+// lineage store for the CRC of the partial block [start, slave end), which
+// the store cannot give below its coverage (lineage.ErrRange), and turns
+// the slave away ("unavailable") on every reconnect. The master must hash
+// that prefix from its segment file. Unskip once master13 fixes it.
+const masterTailBug = "master13: checkTail uses Store.Blocks for a partial block below the master's coverage (ErrRange) and turns the slave away; the master must hash the prefix from its file"
+
+// TestSlaveBehindInsideABlockCatchesUp stops a slave whose end lies inside
+// a block, lets the master move past that block, and restarts the slave:
+// its hello offers the partial tail block, and it must be accepted.
+func TestSlaveBehindInsideABlockCatchesUp(t *testing.T) {
+	if os.Getenv("HASIDECAR_MASTER_TAIL_FIXED") == "" {
+		t.Skip(masterTailBug)
+	}
+	mdir, sdir := tempDirs(t)
+	end := writeRecords(t, mdir, linSeg, 1300, 4000) // ~5.3 MB: inside block 1 of segment 1
+	tm := startLinMaster(t, mdir)
+	ts, st := linSlave(t, sdir, SlaveConfig{Master: tm.addr, StopOnRefusal: true}, nil)
+	waitEnd(t, ts, end)
+	ts.stop()
+	ts.app.Close()
+	st.Close()
+	end = appendRecords(t, mdir, 500, 4000, 'z')
+	mst := tm.m.cfg.Lineage
+	sidecartest.Eventually(t, 10*time.Second, "master lineage past the slave's block", func() bool { c, _ := mst.Covered(linSeg); return c == end })
+	ts2, _ := linSlave(t, sdir, SlaveConfig{Master: tm.addr, StopOnRefusal: true}, nil)
+	waitEnd(t, ts2, end)
+}
