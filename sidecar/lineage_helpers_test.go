@@ -125,6 +125,9 @@ func lineageSession(t testing.TB, addr string, lay plugins.Layout, data []byte) 
 		if err != nil {
 			t.Fatalf("read hello reply: %v", err)
 		}
+		if err := haproto.CheckCommon(rep, h.End); err != nil {
+			t.Fatalf("the slave would refuse the master's common: %v", err)
+		}
 		switch {
 		case rep.Error != "":
 			return rep, asked
