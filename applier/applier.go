@@ -115,6 +115,9 @@ func (a *Applier) Synced() int64 { return a.syncedA.Load() }
 // Dir is the segment directory.
 func (a *Applier) Dir() string { return a.dir }
 
+// StateDir is the state directory (checkpoint, journal, cut directories).
+func (a *Applier) StateDir() string { return a.stateDir }
+
 func (a *Applier) empty() bool { return a.end == 0 }
 
 func (a *Applier) setState(base, end int64) {

@@ -142,4 +142,25 @@
 // note, for a reseed (the master no longer has the slave's next offset) or a
 // diverged replica, after which Open starts empty and the slave copies afresh.
 // The state directory must be on the segment directory's file system.
+//
+// # Cutting back
+//
+// CutAt(off) makes off, in (Base, End], the new End: for a replica the
+// master found diverged above off. It never deletes: first everything
+// applied is synced; then the bytes [off, End) of each segment they span
+// are copied into a new directory stateDir/cut-<UTC time>/, one file per
+// segment named as the segment and holding exactly that segment's cut
+// bytes from its first byte, with info.json
+//
+//	{"cut_offset": off, "old_end": End, "bytes": End-off, "reason": "...", "time": "...",
+//	 "segments": [{"name": "...", "segment_offset": base, "from": ..., "to": ...}, ...]}
+//
+// (absolute offsets; each file holds [from, to)); the copies, info.json,
+// the new directory and stateDir are fsynced. Only then the checkpoint
+// records off, and the tail is removed as recovery removes an unsynced
+// one: zeroed in off's segment (preallocated layouts) or truncated away,
+// later segment files removed. A crash before the checkpoint write leaves
+// the replica as it was (and a cut directory to ignore); after it, Open
+// finishes the removal. off should be a record boundary: the caller
+// finds it (the master refuses to stream from inside a record).
 package applier

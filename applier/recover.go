@@ -51,7 +51,7 @@ func (a *Applier) recover() (state, error) {
 		if a.ckpt, err = openCheckpoint(a.fs, a.stateDir, st); err != nil {
 			return state{}, err
 		}
-		return st, a.discardAfter(st.End, segs)
+		return st, a.discardAfter(st.End, segs, tailUnsynced)
 	case len(segs) > 0:
 		// No checkpoint, or one recording nothing while segments exist: an
 		// operator seeded the directory, or the first chunks were never
@@ -108,7 +108,7 @@ func (a *Applier) scanState(segs []segEntry) (state, error) {
 		// survive beside what the master sends next.
 		return state{}, a.removeFiles(run, "segment without valid data")
 	}
-	return state{Base: base, End: end}, a.discardAfter(end, segs)
+	return state{Base: base, End: end}, a.discardAfter(end, segs, tailUnsynced)
 }
 
 // newestRun returns the last run of segments whose starts follow each
@@ -121,10 +121,18 @@ func newestRun(segs []segEntry, size int64) []segEntry {
 	return segs[i:]
 }
 
+// Why discardAfter removes a tail, for its log lines: after a crash the
+// tail was never synced; after CutAt it was kept aside first.
+const (
+	tailUnsynced = "unsynced"
+	tailCut      = "cut"
+)
+
 // discardAfter makes the directory end at end: the rest of end's segment is
 // zeroed (preallocated) or truncated away, later segment files are removed,
-// and the changes are synced before the checkpoint is trusted again.
-func (a *Applier) discardAfter(end int64, segs []segEntry) error {
+// and the changes are synced before the checkpoint is trusted again. why
+// (tailUnsynced, tailCut) says in the log lines what the tail was.
+func (a *Applier) discardAfter(end int64, segs []segEntry, why string) error {
 	last := plugins.SegmentStart(a.info, end-1)
 	path := a.segPath(last)
 	f, err := a.fs.OpenFile(path, os.O_RDWR, 0)
@@ -136,7 +144,7 @@ func (a *Applier) discardAfter(end int64, segs []segEntry) error {
 		return fmt.Errorf("recover segment %s: %w", path, err)
 	}
 	defer f.Close()
-	changed, err := a.discardTail(f, path, last, end)
+	changed, err := a.discardTail(f, path, last, end, why)
 	if err != nil {
 		return err
 	}
@@ -151,12 +159,16 @@ func (a *Applier) discardAfter(end int64, segs []segEntry) error {
 			later = append(later, s)
 		}
 	}
-	return a.removeFiles(later, "segment beyond the synced end")
+	reason := "segment beyond the synced end"
+	if why == tailCut {
+		reason = "segment beyond the cut (kept aside)"
+	}
+	return a.removeFiles(later, reason)
 }
 
 // discardTail removes the bytes after end from its segment file and reports
 // whether it changed anything.
-func (a *Applier) discardTail(f fsio.File, path string, start, end int64) (bool, error) {
+func (a *Applier) discardTail(f fsio.File, path string, start, end int64, why string) (bool, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return false, fmt.Errorf("recover segment %s: %w", path, err)
@@ -172,7 +184,7 @@ func (a *Applier) discardTail(f fsio.File, path string, start, end int64) (bool,
 		if err := f.Truncate(pos); err != nil {
 			return false, &IOError{Op: "truncate", Path: path, Offset: end, Err: err}
 		}
-		a.log.Info("discarded unsynced tail", zap.String("path", path), zap.Int64("offset", end), zap.Int64("bytes", size-pos))
+		a.log.Info("discarded "+why+" tail", zap.String("path", path), zap.Int64("offset", end), zap.Int64("bytes", size-pos))
 		return true, nil
 	}
 	changed := false
@@ -193,7 +205,7 @@ func (a *Applier) discardTail(f fsio.File, path string, start, end int64) (bool,
 	if err := writeZeros(f, lo, hi); err != nil {
 		return false, &IOError{Op: "zero", Path: path, Offset: start + lo, Err: err}
 	}
-	a.log.Info("zeroed unsynced tail", zap.String("path", path), zap.Int64("offset", end),
+	a.log.Info("zeroed "+why+" tail", zap.String("path", path), zap.Int64("offset", end),
 		zap.Int64("from", start+lo), zap.Int64("bytes", hi-lo))
 	return true, nil
 }

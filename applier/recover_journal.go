@@ -34,7 +34,7 @@ func (a *Applier) recoverJournal(st state, segs []segEntry) (done bool, _ state,
 	} else if err := a.checkHeld(st.End); err != nil {
 		return true, state{}, err
 	}
-	if err := a.discardAfter(p.end, segs); err != nil {
+	if err := a.discardAfter(p.end, segs, tailUnsynced); err != nil {
 		return true, state{}, err
 	}
 	// The checkpoint claims only synced bytes: sync the proven ones first.

@@ -58,6 +58,37 @@
 //     the published end); fetch serves published bytes of one segment. A
 //     request it cannot answer is a refusal and the connection stays; a
 //     malformed one ends the connection. sidecar/digest is the client.
+//   - The slave's lineage (slave_lineage.go, slave_offer.go; off without
+//     SlaveConfig.Lineage): every applied byte is hashed in order as it is
+//     written; the store is synced and the written segment files stamped
+//     (size, mtime) at most once a second after the applier synced, and at
+//     a clean stop. Before each dial the slave forgets the lineage of
+//     segments it no longer holds, re-hashes from the file every segment
+//     whose stat differs from its stamp and that it has not written since
+//     (a byte changed on disk while it ran or was down: a WARN line), and
+//     makes each segment's coverage end at its own end (the partial block
+//     lost at a restart is read back). The first segment of a slave that
+//     started inside it holds zeros below its base: it has no lineage. The
+//     hello offers one entry per segment with complete blocks and the
+//     partial tail block, and answers LineageOf for offered segments only.
+//   - TruncateDiverged (slave_cut.go): a diverged refusal with a valid
+//     Common (haproto.CheckCommon) strictly inside (Base, End) cuts the
+//     slave back to the last record boundary at or below Common (the layout
+//     says whether Common is one; else Scan of a copy of the segment cut
+//     at Common finds the last record that copy still holds), through
+//     applier.CutAt (the cut bytes kept in <state-dir>/cut-<time>/), cuts
+//     the lineage, logs offsets and byte counts, and reconnects at once.
+//     Every cut lowers the end, so repeated refusals end. Otherwise the
+//     refusal stands, as without the flag.
+//   - The scrub (slave_scrub.go; ScrubRate > 0 with lineage): once a master
+//     accepted a session, the slave re-reads its complete blocks below its
+//     synced end at ScrubRate, pass after pass, and compares each with its
+//     lineage and, through DialDigests, the master's digests. Bytes that
+//     differ from the master's (or from its own lineage when the master
+//     gives none) are an ERROR naming the range and make the slave diverged
+//     with Ready failing until a restart; replication goes on. A lineage
+//     record that alone differs while the file matches the master's
+//     digests is an ERROR only. A cut excludes a scrub step (cutMu).
 //   - Frames carry at most Batch bytes, never cross a segment, and carry only
 //     bytes the tailer published as final. A heartbeat (size 0, offset = the
 //     next offset) goes out when nothing was sent for Heartbeat.

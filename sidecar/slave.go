@@ -15,6 +15,7 @@ import (
 
 	"github.com/hasidecar/hasidecar/applier"
 	"github.com/hasidecar/hasidecar/plugins"
+	"github.com/hasidecar/hasidecar/sidecar/lineage"
 )
 
 // AckAfter says which end a slave acknowledges.
@@ -82,6 +83,23 @@ type SlaveConfig struct {
 	// applier's checkpoint records the old size: Reopen moves it aside
 	// (applier.MoveAside) before applier.Open.
 	Reopen func(segmentSize int64) (plugins.Layout, *applier.Applier, error)
+	// Lineage, if set, is the slave's segment lineage store (in its state
+	// directory): applied bytes are hashed into it, the hello offers it,
+	// and the scrub compares the files with it. The caller opens and
+	// closes it. nil: no lineage, no scrub.
+	Lineage *lineage.Store
+	// TruncateDiverged makes a slave the master refuses as diverged, naming
+	// the common point, cut itself back to the last record boundary at or
+	// below it (applier.CutAt: the cut bytes are kept under the state
+	// directory) and reconnect, instead of staying refused.
+	TruncateDiverged bool
+	// ScrubRate is the bytes per second the continuous scrub re-reads of
+	// the slave's own files (slave_scrub.go); 0 is off. Needs Lineage.
+	ScrubRate int64
+	// DialDigests, if set, opens a digest channel to the master
+	// (sidecar/digest); the scrub then also compares with the master's
+	// block digests. nil: the scrub compares with the slave's own lineage only.
+	DialDigests func(ctx context.Context) (DigestSource, error)
 }
 
 func (c *SlaveConfig) defaults() {
@@ -123,11 +141,26 @@ type Slave struct {
 	reports    atomic.Int32 // the session's report format, agreed in the hello (slave_report2.go)
 	stateMu    sync.Mutex
 	lastErr    string
+
+	lin   *replicaLineage // nil without SlaveConfig.Lineage
+	cutMu sync.RWMutex    // a cut (write) excludes a scrub read and compare (read)
+	scrub scrubStats
+	// acceptedC is closed when a master first accepted a session: the
+	// layout and the applier no longer change (an empty slave may take the
+	// master's segment size in its first hello), so the scrub may start.
+	accepted  sync.Once
+	acceptedC chan struct{}
+	// scrubbed is set once the scrub found bytes that differ: the state
+	// stays diverged (and readiness fails) until a restart.
+	scrubbed atomic.Pointer[string]
 }
 
 // setState moves the slave's state machine; a reason is also kept as the
 // last error.
 func (s *Slave) setState(st SlaveState, reason string) {
+	if bad := s.scrubbed.Load(); bad != nil && st != SlaveDiverged {
+		return // the scrub found differing bytes: diverged until a restart
+	}
 	s.state.set(s.log, st.level(), st, reason)
 	if reason != "" {
 		s.noteErr(errors.New(reason))
@@ -143,7 +176,8 @@ func (s *Slave) Stats() SlaveStats {
 	s.stateMu.Lock()
 	defer s.stateMu.Unlock()
 	return SlaveStats{Name: s.cfg.Name, State: st, Reason: reason, Master: s.cfg.Master, Written: written, Synced: synced,
-		Acked: s.acked.Load(), Reconnects: s.reconnects.Load(), LastError: s.lastErr, Since: since}
+		Acked: s.acked.Load(), Reconnects: s.reconnects.Load(), LastError: s.lastErr, Since: since,
+		ScrubVerified: s.scrub.verified.Load(), ScrubBytes: s.scrub.bytes.Load(), ScrubMismatches: s.scrub.mismatches.Load()}
 }
 
 // NewSlave builds a slave over an opened (recovered) applier.
@@ -152,8 +186,13 @@ func NewSlave(log *zap.Logger, cfg SlaveConfig, layout plugins.Layout, app *appl
 		log = zap.NewNop()
 	}
 	cfg.defaults()
-	return &Slave{log: log.With(zap.String("slave_name", cfg.Name)), cfg: cfg, layout: layout, app: app,
-		nudge: make(chan struct{}, 1), sync: newSyncWaker(), state: newStateCell(SlaveConnecting)}
+	s := &Slave{log: log.With(zap.String("slave_name", cfg.Name)), cfg: cfg, layout: layout, app: app,
+		nudge: make(chan struct{}, 1), sync: newSyncWaker(), state: newStateCell(SlaveConnecting), acceptedC: make(chan struct{})}
+	if cfg.Lineage != nil {
+		// Nothing is written by this process yet: every stamp is checked.
+		s.lin = &replicaLineage{store: cfg.Lineage, stampedTo: app.Synced()}
+	}
+	return s
 }
 
 // Run connects, replicates and reconnects with capped back-off until ctx
@@ -163,10 +202,14 @@ func NewSlave(log *zap.Logger, cfg SlaveConfig, layout plugins.Layout, app *appl
 // each time would only slow it down.
 func (s *Slave) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	defer wg.Wait() // runs after cancel: defers are last in, first out
+	defer s.stampAtExit() // after the loops stopped: the last writes are stamped as ours
+	defer wg.Wait()       // runs after cancel: defers are last in, first out
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	wg.Go(func() { s.syncLoop(ctx) })
+	if s.lin != nil && s.cfg.ScrubRate > 0 {
+		wg.Go(func() { s.scrubLoop(ctx) })
+	}
 	bo := newBackoff(s.cfg.MinBackoff, s.cfg.MaxBackoff)
 	refused := false
 	for n := 0; ctx.Err() == nil; n++ {
@@ -183,6 +226,10 @@ func (s *Slave) Run(ctx context.Context) error {
 		}
 		if errors.Is(err, errAdopted) {
 			continue // reconnect at once with the master's segment size
+		}
+		if s.truncateDiverged(err) {
+			refused = false
+			continue // cut back to the common point: reconnect at once
 		}
 		if refused = errors.Is(err, ErrRefused); refused {
 			if err := s.onRefusal(ctx, err); err != nil {

@@ -20,6 +20,9 @@ import (
 
 // session runs one connection: hello, first report, then receive and report.
 func (s *Slave) session(ctx context.Context) error {
+	// Before dialling: re-hashing a changed segment may take a while, and
+	// the master waits for the hello only so long.
+	s.refreshLineage()
 	conn, err := s.Dial(ctx)
 	if err != nil {
 		return err
@@ -89,14 +92,25 @@ func (s *Slave) hello(conn net.Conn) (haproto.HelloReply, error) {
 	}
 	h := haproto.Hello{Version: haproto.Version, Layout: haproto.FromInfo(s.layout.Info()), End: end,
 		TailStart: from, TailCRC: crc, Name: s.cfg.Name, Proofs: true, Reports: reportsOffered}
+	offer, err := s.offerLineage(end)
+	if err != nil {
+		s.log.Error("cannot offer lineage in this hello", zap.Error(err))
+	}
+	if s.lin != nil {
+		h.LineageOK, h.Lineage = true, len(offer.entries)
+		h.LineageTailStart, h.LineageTailCRC = offer.tailStart, offer.tailCRC
+	}
 	conn.SetDeadline(time.Now().Add(s.cfg.Housekeeping))
 	defer conn.SetDeadline(time.Time{})
 	if err := haproto.WriteHello(conn, h); err != nil {
 		return haproto.HelloReply{}, fmt.Errorf("send hello: %w", err)
 	}
 	rep, err := haproto.ReadHelloReply(conn)
-	if err == nil && len(rep.Prove) > 0 && rep.Error == "" {
-		rep, err = s.answerProof(conn, rep.Prove, end)
+	if err == nil {
+		rep, err = s.helloRounds(conn, rep, end, offer, h.LineageOK)
+	}
+	if err == nil {
+		err = haproto.CheckCommon(rep, end) // before a cut may act on it
 	}
 	if err != nil {
 		if errors.Is(err, haproto.ErrBadHello) {
@@ -129,6 +143,7 @@ type refusalError struct {
 	reason string // the master's words alone, for the log
 	code   string
 	kinds  []error
+	common *int64 // the master's common point, in a diverged refusal decided by lineage
 }
 
 func (e *refusalError) Error() string   { return e.msg }
@@ -140,7 +155,7 @@ var errTurnedAway = errors.New("master turned this slave away for now")
 
 func (s *Slave) refusal(rep haproto.HelloReply, kind error) error {
 	e := &refusalError{msg: fmt.Sprintf("master %s refused this slave: %s", s.cfg.Master, rep.Error),
-		reason: rep.Error, code: rep.Code, kinds: []error{kind, ErrRefused}}
+		reason: rep.Error, code: rep.Code, kinds: []error{kind, ErrRefused}, common: rep.Common}
 	if kind == errTurnedAway {
 		e.msg, e.kinds = fmt.Sprintf("master %s turned this slave away for now: %s", s.cfg.Master, rep.Error), []error{kind}
 	}
@@ -298,6 +313,7 @@ func (s *Slave) apply(h haproto.Header, body [][]byte) error {
 	s.mu.Lock()
 	err := s.app.ApplyV(h.Offset, body) // checks the offset, heartbeats included
 	if err == nil && h.Size > 0 {
+		s.feed(h.Offset, body) // ApplyV leaves the pieces' bytes and headers as they were
 		err = s.app.MaybeSync(time.Now())
 	}
 	s.mu.Unlock()

@@ -14,6 +14,7 @@ var ErrNotReady = errors.New("sidecar: not ready")
 // streamGap of the slave's end, else catching-up (a classic master says
 // nothing about its end: catching-up until its first heartbeat).
 func (s *Slave) startStreaming(masterEnd int64) {
+	s.accepted.Do(func() { close(s.acceptedC) })
 	s.helloEnd.Store(masterEnd)
 	s.lastFrame.Store(time.Now().UnixNano())
 	end := s.End()
@@ -65,6 +66,9 @@ func (s *Slave) checkStall(now time.Time) {
 // Ready is nil while the slave streams: at the master's end and receiving.
 // Otherwise it says which state the slave is in and why (ErrNotReady).
 func (s *Slave) Ready() error {
+	if bad := s.scrubbed.Load(); bad != nil {
+		return fmt.Errorf("slave %s is %s: %s: %w", s.cfg.Name, SlaveDiverged, *bad, ErrNotReady)
+	}
 	st, reason, since := s.state.get()
 	if st == SlaveStreaming {
 		return nil

@@ -53,6 +53,9 @@ func (s *Slave) syncLoop(ctx context.Context) {
 		if pending && due.Before(wake) {
 			wake = due
 		}
+		if at, ok := s.stampSynced(false); ok && at.Before(wake) {
+			wake = at // the lineage's stamp waits for its interval, not for the next frame
+		}
 		t.Reset(wake.Sub(now))
 		select {
 		case <-ctx.Done():

@@ -36,14 +36,20 @@ type MasterStats struct {
 
 // SlaveStats is a point-in-time view of a slave, for status and metrics.
 type SlaveStats struct {
-	Name       string
-	State      SlaveState
-	Reason     string // why State, for the states other than streaming
-	Master     string
-	Written    int64 // applier's End
-	Synced     int64 // applier's Synced: fsynced and checkpointed
-	Acked      int64 // last offset reported to the master
-	Reconnects int64 // sessions started after the first
-	LastError  string
-	Since      time.Time // when State was entered
+	Name    string
+	State   SlaveState
+	Reason  string // why State, for the states other than streaming
+	Master  string
+	Written int64 // applier's End
+	// Scrub progress (slave_scrub.go): every byte from the first one
+	// scrubbed up to ScrubVerified was read back and matched; bytes read;
+	// blocks found differing.
+	ScrubVerified   int64
+	ScrubBytes      int64
+	ScrubMismatches int64
+	Synced          int64 // applier's Synced: fsynced and checkpointed
+	Acked           int64 // last offset reported to the master
+	Reconnects      int64 // sessions started after the first
+	LastError       string
+	Since           time.Time // when State was entered
 }

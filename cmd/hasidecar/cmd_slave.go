@@ -7,11 +7,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/hasidecar/hasidecar/applier"
+	"github.com/hasidecar/hasidecar/plugins/bytesize"
 	"github.com/hasidecar/hasidecar/sidecar"
 	"github.com/hasidecar/hasidecar/sidecar/config"
 	"github.com/hasidecar/hasidecar/sidecar/role"
@@ -26,6 +28,7 @@ type slaveCmd struct {
 	fsync    string
 	ackAfter string
 	reseed   bool
+	scrub    string
 	cfg      config.Slave // bound to the typed flags; build fills the rest
 
 	meta metaFlags
@@ -52,6 +55,10 @@ func (c *slaveCmd) flags(stderr io.Writer) *flag.FlagSet {
 	c.meta.register(fs, "where to mirror the master's metadata files (off when empty)")
 	fs.DurationVar(&c.cfg.MetaInterval, "meta-interval", time.Minute, "how often to mirror the metadata (the first run comes soon after start)")
 	fs.BoolVar(&c.cfg.MetaDelete, "meta-delete", false, "remove local metadata files that were removed on the master")
+	fs.BoolVar(&c.cfg.TruncateDiverged, "truncate-diverged", false,
+		"when the master finds this replica diverged, cut it back to the last record both agree on (the cut bytes kept under --state-dir) and resume, instead of refusing")
+	fs.StringVar(&c.scrub, "scrub-rate", bytesize.Format(config.DefaultScrubRate),
+		"bytes per second the continuous scrub re-reads of the replica and compares with its lineage and the master's (0: off)")
 	return fs
 }
 
@@ -118,6 +125,9 @@ func (c *slaveCmd) build(l *loaded) (config.Slave, error) {
 	cfg.Dir, cfg.StateDir = c.dir, c.stateDir
 	if cfg.StateDir == "" && cfg.Dir != "" {
 		cfg.StateDir = filepath.Clean(cfg.Dir) + ".hasidecar"
+	}
+	if r := strings.TrimSuffix(c.scrub, "/s"); r != "0" { // 0 turns the scrub off; a size is positive
+		cfg.ScrubRate = p.size("scrub-rate", r)
 	}
 	var err error
 	if cfg.Sync, cfg.SyncInterval, err = applier.ParseSync(c.fsync); err != nil {

@@ -109,7 +109,7 @@ var badValues = map[string]string{
 	"report-grace": "0s", "gap-log": "0s", "max-slaves": "-1", "max-meta-conns": "-1", "max-digest-conns": "-1", "allow-slaves": ",,,,",
 	"poll-min": "0s", "poll-max": "0s", "settle": "0s", "rescan": "0s", "ack-socket-mode": "9",
 	"ack-max-conns": "0", "ack-max-waits": "0", "ack-policy": "most", "fallbehind-max": "0",
-	"meta-include": "[", "meta-max-size": "0", "state-dir": "DIR", "master": "127.0.0.1", "name": "two words",
+	"meta-include": "[", "meta-max-size": "0", "scrub-rate": "fast", "state-dir": "DIR", "master": "127.0.0.1", "name": "two words",
 	"fsync": "sometimes", "ack-after": "never", "max-backoff": "0s", "meta-interval": "0s",
 }
 

@@ -31,7 +31,20 @@ type Slave struct {
 	TLSServerName string
 	MetaInterval  time.Duration
 	MetaDelete    bool
+	// TruncateDiverged cuts a replica the master finds diverged back to
+	// the last record boundary below the common point the master names,
+	// keeping the cut bytes under StateDir; false refuses, as before.
+	TruncateDiverged bool
+	// ScrubRate is how many bytes per second the continuous scrub re-reads
+	// of the replica's own files; 0 turns it off.
+	ScrubRate int64
 }
+
+// DefaultScrubRate is the continuous scrub's default read rate, 16 MiB/s.
+const DefaultScrubRate = 16 << 20
+
+// MaxScrubRate bounds --scrub-rate (64 GiB/s: beyond any disk).
+const MaxScrubRate = 64 << 30
 
 // Validate checks the configuration as a whole, touching nothing; see
 // Master.Validate.
@@ -60,6 +73,9 @@ func (s *Slave) Validate() error {
 	c.timers(s.Heartbeat, s.Housekeeping)
 	c.positive("max-backoff", s.MaxBackoff)
 	c.positive("meta-interval", s.MetaInterval)
+	if s.ScrubRate < 0 || s.ScrubRate > MaxScrubRate {
+		c.fail("scrub-rate", sizeText(s.ScrubRate), "want 0 (off) .. %s per second", sizeText(MaxScrubRate))
+	}
 	return c.err()
 }
 

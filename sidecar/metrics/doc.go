@@ -79,6 +79,9 @@
 //	hasidecar_slave_reported_offset   gauge    last offset reported (acknowledged) to the master
 //	hasidecar_slave_reconnects_total  counter  sessions started after the first
 //	hasidecar_slave_state{state}      gauge    1 for the current state, 0 for the others
+//	hasidecar_slave_scrub_verified_offset gauge  every byte from the first scrubbed up to it matched
+//	hasidecar_slave_scrubbed_bytes_total  counter bytes the continuous scrub read back
+//	hasidecar_slave_scrub_mismatches_total counter differing ranges the scrub found
 //
 // (The slave's own acknowledged offset is "reported", not "acked": the
 // master already exports hasidecar_slave_acked_offset with a slave label,

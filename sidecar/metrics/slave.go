@@ -13,6 +13,9 @@ var (
 	descReported   = newDesc("slave_reported_offset", "Last offset the slave reported (acknowledged) to the master (absolute byte offset).")
 	descReconnects = newDesc("slave_reconnects_total", "Sessions the slave started after its first.")
 	descState      = newDesc("slave_state", "1 for the slave's current replication state, 0 for the others.", "state")
+	descScrubbed   = newDesc("slave_scrub_verified_offset", "Every byte from the first one scrubbed up to this offset was read back and matched the lineage (absolute byte offset).")
+	descScrubBytes = newDesc("slave_scrubbed_bytes_total", "Bytes the continuous scrub read back from the slave's segment files.")
+	descScrubBad   = newDesc("slave_scrub_mismatches_total", "Ranges the continuous scrub found differing from the lineage or the master's digests.")
 )
 
 // SlaveCollector exports sidecar.SlaveStats. Safe for concurrent use.
@@ -29,7 +32,8 @@ func NewSlaveCollector(src func() sidecar.SlaveStats) *SlaveCollector {
 
 // Describe sends the fixed descriptors.
 func (c *SlaveCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descReceived, descWritten, descSynced, descReported, descReconnects, descState} {
+	for _, d := range []*prometheus.Desc{descReceived, descWritten, descSynced, descReported, descReconnects, descState,
+		descScrubbed, descScrubBytes, descScrubBad} {
 		ch <- d
 	}
 }
@@ -44,4 +48,7 @@ func (c *SlaveCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(ch, descReported, float64(st.Acked))
 	counter(ch, descReconnects, float64(st.Reconnects))
 	stateGauges(ch, descState, st.State)
+	gauge(ch, descScrubbed, float64(st.ScrubVerified))
+	counter(ch, descScrubBytes, float64(st.ScrubBytes))
+	counter(ch, descScrubBad, float64(st.ScrubMismatches))
 }

@@ -78,4 +78,8 @@ func TestSlaveCloseWithoutRun(t *testing.T) {
 	if _, err := os.Stat(dir); err != nil {
 		t.Fatal(err)
 	}
+	// The lineage store lives beside the checkpoint and was released too.
+	if fi, err := os.Stat(filepath.Join(dir+".state", role.LineageDir)); err != nil || !fi.IsDir() {
+		t.Fatalf("lineage directory: %v", err)
+	}
 }

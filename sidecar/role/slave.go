@@ -15,6 +15,8 @@ import (
 	"github.com/hasidecar/hasidecar/plugins"
 	"github.com/hasidecar/hasidecar/sidecar"
 	"github.com/hasidecar/hasidecar/sidecar/config"
+	"github.com/hasidecar/hasidecar/sidecar/digest"
+	"github.com/hasidecar/hasidecar/sidecar/lineage"
 	"github.com/hasidecar/hasidecar/sidecar/meta"
 	"github.com/hasidecar/hasidecar/sidecar/metrics"
 )
@@ -35,6 +37,7 @@ type Slave struct {
 	appMu   sync.Mutex       // guards app and closers: reopen replaces app while Run runs
 	app     *applier.Applier // the open applier; reopen replaces it
 	closers []func() error   // the layouts opened
+	lin     *lineage.Store   // the replica's lineage, in <state-dir>/lineage
 
 	s       *sidecar.Slave
 	mc      *meta.Client    // nil when the mirror is off
@@ -72,6 +75,12 @@ func NewSlave(log *zap.Logger, cfg config.Slave, opts Options) (*Slave, error) {
 // metadata client on the open directory.
 func (r *Slave) assemble(scfg sidecar.SlaveConfig, lay plugins.Layout) error {
 	log := r.log
+	scfg.Lineage = r.lin
+	if r.lin != nil && !scfg.Classic {
+		// r.s is set below, before Run can call it: the scrub dials as
+		// replication does (TLS included).
+		scfg.DialDigests = func(ctx context.Context) (sidecar.DigestSource, error) { return digest.Dial(ctx, r.s.Dial) }
+	}
 	r.s = sidecar.NewSlave(log.Named("slave"), scfg, lay, r.app)
 	srv, err := listenMetrics(r.cfg.Service, log.Named("metrics"), r.s.Healthy, r.s.Ready,
 		append(slices.Clip(r.opts.Collectors), metrics.NewSlaveCollector(r.s.Stats))...)
@@ -119,6 +128,12 @@ func (r *Slave) Close() error {
 		if r.app != nil {
 			if err = r.app.Close(); err != nil {
 				r.log.Error("close slave directory", zap.Error(err))
+			}
+		}
+		if r.lin != nil {
+			if lerr := r.lin.Close(); lerr != nil {
+				r.log.Error("close slave lineage", zap.Error(lerr))
+				err = errors.Join(err, lerr)
 			}
 		}
 		for _, cl := range r.closers { // after the directory: a layout plugin may serve its close

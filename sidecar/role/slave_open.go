@@ -3,6 +3,7 @@ package role
 import (
 	"fmt"
 	"net"
+	"path/filepath"
 	"time"
 
 	"go.uber.org/zap"
@@ -10,6 +11,7 @@ import (
 	"github.com/hasidecar/hasidecar/applier"
 	"github.com/hasidecar/hasidecar/plugins"
 	"github.com/hasidecar/hasidecar/sidecar"
+	"github.com/hasidecar/hasidecar/sidecar/lineage"
 )
 
 // sidecarConfig maps the configuration onto the slave's (TLS files read).
@@ -17,7 +19,8 @@ func (r *Slave) sidecarConfig() (sidecar.SlaveConfig, error) {
 	c := r.cfg
 	sc := sidecar.SlaveConfig{Master: c.Master, Name: c.Name, Classic: c.Classic, AckAfter: c.AckAfter, Heartbeat: c.Heartbeat,
 		Housekeeping: c.Housekeeping, MaxBackoff: c.MaxBackoff, StopOnRefusal: c.StopOnRefusal,
-		SegmentSizeFromMaster: !c.Layout.SegmentSizeSet, Reopen: r.reopen}
+		SegmentSizeFromMaster: !c.Layout.SegmentSizeSet, Reopen: r.reopen,
+		TruncateDiverged: c.TruncateDiverged, ScrubRate: c.ScrubRate}
 	if c.Sync == applier.SyncInterval {
 		// The sync loop only matters between frames, for interval syncs.
 		sc.SyncEvery = max(c.SyncInterval/4, time.Millisecond)
@@ -53,10 +56,16 @@ func (r *Slave) open() (plugins.Layout, error) {
 		return nil, fmt.Errorf("open slave directory: %w", err)
 	}
 	r.app = app
+	if r.lin, err = lineage.Open(r.log.Named("lineage"), filepath.Join(c.StateDir, LineageDir)); err != nil {
+		return nil, fmt.Errorf("open slave lineage: %w", err)
+	}
 	r.log.Info("slave recovered", zap.String("dir", c.Dir), zap.String("state_dir", c.StateDir),
 		zap.Int64("end_offset", app.End()), zap.String("master", c.Master), zap.String("layout", lay.Info().String()))
 	return lay, nil
 }
+
+// LineageDir is the lineage store's directory inside the state directory.
+const LineageDir = "lineage"
 
 // moveAside keeps the old directory's files for an operator, never deletes them.
 func (r *Slave) moveAside() error {

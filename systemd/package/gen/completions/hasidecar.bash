@@ -9,7 +9,7 @@ _hasidecar() {
 	master)
 		flags='--ack-max-conns --ack-max-waits --ack-policy --ack-socket --ack-socket-mode --allow-slaves --batch --config --dir --fallbehind-max --gap-log --heartbeat --housekeeping --initial --layout --layout-plugin --layout-plugin-args --layout-plugin-timeout --listen --log-format --log-level --max-digest-conns --max-meta-conns --max-slaves --meta-dir --meta-include --meta-max-size --metrics-listen --poll-max --poll-min --report-grace --rescan --rocketmq-blank-magic --rocketmq-magic --rocketmq-skip-crc --segment-size --settle --state-dir --tls-ca --tls-cert --tls-key' ;;
 	slave)
-		flags='--ack-after --classic --config --dir --exit-on-refusal --fsync --heartbeat --housekeeping --layout --layout-plugin --layout-plugin-args --layout-plugin-timeout --log-format --log-level --master --max-backoff --meta-delete --meta-dir --meta-include --meta-interval --meta-max-size --metrics-listen --name --reseed --rocketmq-blank-magic --rocketmq-magic --rocketmq-skip-crc --segment-size --state-dir --tls-ca --tls-cert --tls-key --tls-server-name' ;;
+		flags='--ack-after --classic --config --dir --exit-on-refusal --fsync --heartbeat --housekeeping --layout --layout-plugin --layout-plugin-args --layout-plugin-timeout --log-format --log-level --master --max-backoff --meta-delete --meta-dir --meta-include --meta-interval --meta-max-size --metrics-listen --name --reseed --rocketmq-blank-magic --rocketmq-magic --rocketmq-skip-crc --scrub-rate --segment-size --state-dir --tls-ca --tls-cert --tls-key --tls-server-name --truncate-diverged' ;;
 	wait)
 		flags='--offset --socket --timeout' ;;
 	status)
@@ -29,7 +29,7 @@ _hasidecar() {
 		fi
 		flags='--env --role' ;;
 	run)
-		flags='--ack-after --ack-max-conns --ack-max-waits --ack-policy --ack-socket --ack-socket-mode --allow-slaves --batch --classic --config --dir --exit-on-refusal --fallbehind-max --fsync --gap-log --heartbeat --housekeeping --initial --layout --layout-plugin --layout-plugin-args --layout-plugin-timeout --listen --log-format --log-level --master --max-backoff --max-digest-conns --max-meta-conns --max-slaves --meta-delete --meta-dir --meta-include --meta-interval --meta-max-size --metrics-listen --name --poll-max --poll-min --report-grace --rescan --reseed --rocketmq-blank-magic --rocketmq-magic --rocketmq-skip-crc --segment-size --settle --state-dir --tls-ca --tls-cert --tls-key --tls-server-name' ;;
+		flags='--ack-after --ack-max-conns --ack-max-waits --ack-policy --ack-socket --ack-socket-mode --allow-slaves --batch --classic --config --dir --exit-on-refusal --fallbehind-max --fsync --gap-log --heartbeat --housekeeping --initial --layout --layout-plugin --layout-plugin-args --layout-plugin-timeout --listen --log-format --log-level --master --max-backoff --max-digest-conns --max-meta-conns --max-slaves --meta-delete --meta-dir --meta-include --meta-interval --meta-max-size --metrics-listen --name --poll-max --poll-min --report-grace --rescan --reseed --rocketmq-blank-magic --rocketmq-magic --rocketmq-skip-crc --scrub-rate --segment-size --settle --state-dir --tls-ca --tls-cert --tls-key --tls-server-name --truncate-diverged' ;;
 	version)
 		flags='' ;;
 	esac
