@@ -67,12 +67,14 @@ func (c *masterConn) serveDigest(ctx context.Context) {
 			return
 		}
 		rep, crcs, data := c.m.answerDigest(req)
+		// Counted before the write, so that a client holding the reply
+		// never reads a count without it; a failed write ends the connection.
+		c.m.digests.fetched.Add(int64(len(data)))
 		c.conn.SetWriteDeadline(time.Now().Add(c.m.idleLimit()))
 		if err := haproto.WriteDigestReply(c.conn, rep, crcs, data); err != nil {
 			c.log.Debug("send digest reply", zap.Error(err))
 			return
 		}
-		c.m.digests.fetched.Add(int64(len(data)))
 	}
 }
 

@@ -190,7 +190,7 @@ func NewSlave(log *zap.Logger, cfg SlaveConfig, layout plugins.Layout, app *appl
 		nudge: make(chan struct{}, 1), sync: newSyncWaker(), state: newStateCell(SlaveConnecting), acceptedC: make(chan struct{})}
 	if cfg.Lineage != nil {
 		// Nothing is written by this process yet: every stamp is checked.
-		s.lin = &replicaLineage{store: cfg.Lineage, stampedTo: app.Synced()}
+		s.lin = &replicaLineage{store: cfg.Lineage, stampedTo: app.Synced(), seenTo: app.Synced()}
 	}
 	return s
 }

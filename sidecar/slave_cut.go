@@ -75,7 +75,13 @@ func (s *Slave) cutLineage(at int64) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.stampedTo = min(l.stampedTo, at)
+	l.seenTo = min(l.seenTo, at)
 	seg := plugins.SegmentStart(s.layout.Info(), at)
+	for base := range l.seen {
+		if base >= seg {
+			delete(l.seen, base)
+		}
+	}
 	for _, si := range l.store.Segments() {
 		if si.Base >= at {
 			if err := l.store.Forget(si.Base); err != nil {

@@ -31,8 +31,46 @@ type replicaLineage struct {
 	// stamp, so a size or mtime other than the stamp's is someone else's.
 	stampedTo int64
 	lastSync  time.Time // of the lineage by stampSynced: at most once per stampEvery
+	// seen holds each segment file's size and mtime as stat'ed right after
+	// one of this process's syncs, under Slave.mu (no write of ours in
+	// between), up to the synced end seenTo. Stamps are taken from it, not
+	// from a later stat: a stray write between the sync and a deferred stamp
+	// would otherwise be stamped as ours and never seen.
+	seen   map[int64]fileStat
+	seenTo int64
 	failing   bool      // the last feed failed (logged once until it works)
 	broken    bool      // refresh failed: offer no lineage until one succeeds
+}
+
+// fileStat is a segment file's size and mtime.
+type fileStat struct{ size, mtimeNs int64 }
+
+// observeSynced records the stat of the segment files the last sync
+// covered. Called with s.mu held right after a sync of the applier.
+func (s *Slave) observeSynced() {
+	l := s.lin
+	if l == nil {
+		return
+	}
+	synced := s.app.Synced()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if synced <= l.seenTo {
+		return
+	}
+	if l.seen == nil {
+		l.seen = make(map[int64]fileStat)
+	}
+	info := s.layout.Info()
+	for seg := max(s.lineageFirst(), plugins.SegmentStart(info, l.seenTo)); seg < synced; seg += info.SegmentSize {
+		fi, err := os.Stat(s.segPath(seg))
+		if err != nil {
+			delete(l.seen, seg) // stamp() stats it then, and says why it fails
+			continue
+		}
+		l.seen[seg] = fileStat{fi.Size(), fi.ModTime().UnixNano()}
+	}
+	l.seenTo = synced
 }
 
 // segPath is the path of the segment file that starts at base.
@@ -141,9 +179,9 @@ func (s *Slave) stampSynced(force bool) (time.Time, bool) {
 	if l == nil {
 		return time.Time{}, false
 	}
-	synced := s.app.Synced()
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	synced := l.seenTo
 	if synced == l.stampedTo {
 		return time.Time{}, false
 	}
@@ -158,7 +196,7 @@ func (s *Slave) stampSynced(force bool) (time.Time, bool) {
 	info := s.layout.Info()
 	from := max(s.lineageFirst(), plugins.SegmentStart(info, min(l.stampedTo, synced)))
 	for seg := from; seg < synced; seg += info.SegmentSize {
-		if err := s.stamp(seg); err != nil {
+		if err := s.stampSeen(seg); err != nil {
 			s.log.Warn("stamp segment for its lineage", zap.String("segment", s.layout.SegmentName(seg)), zap.Error(err))
 			return l.lastSync.Add(stampEvery), true
 		}
@@ -168,6 +206,15 @@ func (s *Slave) stampSynced(force bool) (time.Time, bool) {
 }
 
 // stamp records the segment file's size and mtime. l.mu is held.
+// stampSeen stamps seg with its stat observed after a sync. l.mu is held.
+func (s *Slave) stampSeen(seg int64) error {
+	fs, ok := s.lin.seen[seg]
+	if !ok {
+		return s.stamp(seg)
+	}
+	return s.lin.store.Stamp(seg, fs.size, fs.mtimeNs)
+}
+
 func (s *Slave) stamp(seg int64) error {
 	fi, err := os.Stat(s.segPath(seg))
 	if err != nil {
@@ -273,6 +320,9 @@ func (s *Slave) stampAtExit() {
 	}
 	s.mu.Lock()
 	err := s.app.Sync()
+	if err == nil {
+		s.observeSynced()
+	}
 	s.mu.Unlock()
 	if err != nil {
 		s.log.Warn("sync before stamping the lineage at exit", zap.Error(err))

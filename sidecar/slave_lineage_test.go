@@ -153,6 +153,32 @@ func TestSlaveFlippedByteSeenAtReconnect(t *testing.T) {
 	}
 }
 
+// TestSlaveFlippedWhileRunningSeenAfterStop flips a byte on the slave's
+// disk while it runs, then stops it cleanly: the stamp it takes at exit
+// must not vouch for the stray write, so the next start refuses.
+func TestSlaveFlippedWhileRunningSeenAfterStop(t *testing.T) {
+	mdir, sdir := tempDirs(t)
+	end := writeRecords(t, mdir, linSeg, 3000, 4000)
+	tm := startLinMaster(t, mdir)
+	ts, st := linSlave(t, sdir, SlaveConfig{Master: tm.addr, StopOnRefusal: true}, nil)
+	waitEnd(t, ts, end)
+	const at = linSeg + 2<<20 + 12345 // block 2 of segment 1
+	flip(t, filepath.Join(sdir, testLayout(t, linSeg).SegmentName(linSeg)), at-linSeg)
+	ts.stop()
+	ts.app.Close()
+	st.Close()
+	ts2, _ := linSlave(t, sdir, SlaveConfig{Master: tm.addr, StopOnRefusal: true}, nil)
+	select {
+	case err := <-ts2.done:
+		ts2.once.Do(func() {})
+		if !errors.Is(err, ErrDiverged) {
+			t.Fatalf("restarted slave: %v, want a diverged refusal", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("slave with a byte flipped while it ran was not refused after a clean stop")
+	}
+}
+
 // TestTruncateDivergedRejoins seeds the slave with the master's first
 // records and then a divergent tail of its own (an old master): with
 // TruncateDiverged it is cut back to the last common record, keeps the

@@ -74,6 +74,7 @@ func (s *Slave) prepare() error {
 	if err := s.app.Sync(); err != nil {
 		return fmt.Errorf("sync before reporting: %w", err)
 	}
+	s.observeSynced()
 	return nil
 }
 
@@ -315,6 +316,9 @@ func (s *Slave) apply(h haproto.Header, body [][]byte) error {
 	if err == nil && h.Size > 0 {
 		s.feed(h.Offset, body) // ApplyV leaves the pieces' bytes and headers as they were
 		err = s.app.MaybeSync(time.Now())
+		if err == nil {
+			s.observeSynced() // nothing to do unless the sync moved
+		}
 	}
 	s.mu.Unlock()
 	if errors.Is(err, applier.ErrOffsetMismatch) {

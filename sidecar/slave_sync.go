@@ -75,6 +75,9 @@ func (s *Slave) syncStep(now time.Time) (time.Time, bool) {
 	before := s.app.Synced()
 	err := s.app.MaybeSync(now)
 	moved := s.app.Synced() != before
+	if moved {
+		s.observeSynced()
+	}
 	due, pending := s.app.SyncDue()
 	s.mu.Unlock()
 	if err != nil {
