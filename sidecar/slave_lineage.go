@@ -36,10 +36,10 @@ type replicaLineage struct {
 	// between), up to the synced end seenTo. Stamps are taken from it, not
 	// from a later stat: a stray write between the sync and a deferred stamp
 	// would otherwise be stamped as ours and never seen.
-	seen   map[int64]fileStat
-	seenTo int64
-	failing   bool      // the last feed failed (logged once until it works)
-	broken    bool      // refresh failed: offer no lineage until one succeeds
+	seen    map[int64]fileStat
+	seenTo  int64
+	failing bool // the last feed failed (logged once until it works)
+	broken  bool // refresh failed: offer no lineage until one succeeds
 }
 
 // fileStat is a segment file's size and mtime.
