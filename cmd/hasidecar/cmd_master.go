@@ -95,7 +95,7 @@ func runMaster(ctx context.Context, args []string, _, stderr io.Writer) error {
 	}}
 	// The watchdog does not follow Healthy: a restart would forget the
 	// divergence the master must keep refusing slaves for.
-	return exitForRole(role.RunAll(ctx, m.Run, notifyLifecycle(log.Named("systemd"), nil), rl.run))
+	return exitForRole(role.RunAll(ctx, m.Run, notifyLifecycle(log.Named("systemd"), nil), rl.listen().run))
 }
 
 // load parses args, layers environ and the config file under them, and

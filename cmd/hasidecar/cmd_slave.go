@@ -87,7 +87,7 @@ func runSlave(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if cfg.Meta.Dir != "" {
 		rl.after = func(ctx context.Context) { syncMetaNow(ctx, log, s) }
 	}
-	return exitForRole(role.RunAll(ctx, s.Run, notifyLifecycle(log.Named("systemd"), s.Healthy), rl.run))
+	return exitForRole(role.RunAll(ctx, s.Run, notifyLifecycle(log.Named("systemd"), s.Healthy), rl.listen().run))
 }
 
 // syncMetaNow mirrors the metadata at once: SIGHUP on a slave asks for it.

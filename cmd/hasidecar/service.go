@@ -60,17 +60,28 @@ type reloader struct {
 	names   []string      // the reloadable ones
 	rebuild func() (*flag.FlagSet, func() error, error)
 	after   func(ctx context.Context) // optional: more work a SIGHUP asks for
+	sig     chan os.Signal            // SIGHUPs, caught from listen on
+}
+
+// listen catches SIGHUP from now on. It must run before the role logs that
+// it serves or tells systemd it is ready: a SIGHUP that arrives before
+// signal.Notify takes its default action and kills the process.
+func (r *reloader) listen() *reloader {
+	r.sig = make(chan os.Signal, 1)
+	signal.Notify(r.sig, syscall.SIGHUP)
+	return r
 }
 
 func (r *reloader) run(ctx context.Context) error {
-	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, syscall.SIGHUP)
-	defer signal.Stop(ch)
+	if r.sig == nil {
+		r.listen()
+	}
+	defer signal.Stop(r.sig)
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-ch:
+		case <-r.sig:
 			sdnotify.Reloading(r.log)
 			r.reload()
 			sdnotify.Ready(r.log)
