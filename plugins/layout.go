@@ -76,6 +76,19 @@ type Layout interface {
 	IsBoundary(path string, start, off int64) (bool, error)
 }
 
+// MappedScanner is an optional extension of a Layout: ScanMapped is Scan
+// over data, the segment's bytes from its start as the caller has them
+// mapped (at most SegmentSize, at most the file's size), instead of over
+// the file at a path. A tailer that keeps the live segment mapped calls it
+// for most polls and saves the open, fstat, read and close of a Scan. The
+// same rules hold: the bytes may change while it runs (each byte it needs
+// is read once), only data that validates is reported, and nothing past
+// len(data) is touched. The caller catches a fault (a file truncated under
+// its mapping) with CatchFault.
+type MappedScanner interface {
+	ScanMapped(data []byte, start, from int64) (Scan, error)
+}
+
 // Errors shared by all layouts. Implementations wrap them with context.
 var (
 	// ErrBadConfig means the layout's options are invalid.

@@ -72,28 +72,37 @@ func (f *feeder) noteDiverge(at int64) {
 	}
 }
 
-// run feeds the store until ctx ends, syncing it every second and once
-// more on the way out.
+// run feeds the store until ctx ends, syncing it every second while the
+// tailer's state moved since the last sync, and once more on the way out.
+// A master with nothing new does not wake for the lineage (the tick's
+// channel is not waited on, so the runtime does not fire it).
 func (f *feeder) run(ctx context.Context) {
 	f.reconcile()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	defer f.sync()
+	dirty, synced := true, tailer.State{} // reconcile may have truncated: sync once
 	for {
 		ch := f.tail.Changed()
 		f.applyDivergence()
 		st := f.tail.State()
 		f.forgetRemoved(st)
 		more := f.feed(st)
+		dirty = dirty || more || st != synced
 		var wake <-chan struct{} = ch
 		if more {
 			wake = closedChan // keep going, but still see ctx and the tick
 		}
+		var tickC <-chan time.Time
+		if dirty {
+			tickC = tick.C
+		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-tick.C:
+		case <-tickC:
 			f.sync()
+			dirty, synced = false, st
 		case <-wake:
 		}
 	}

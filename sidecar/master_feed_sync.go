@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/hasidecar/hasidecar/sidecar/lineage"
 )
 
 // sync makes the lineage durable and stamps the segments whose coverage
@@ -18,6 +20,8 @@ func (f *feeder) sync() {
 		f.log.Error("sync the lineage", zap.Error(err))
 		return
 	}
+	var batch []lineage.FileStamp
+	var covered []int64
 	for _, s := range f.store.Segments() {
 		if prev, ok := f.stamped[s.Base]; ok && prev == s.Covered {
 			continue
@@ -26,11 +30,16 @@ func (f *feeder) sync() {
 		if err != nil {
 			continue // deleted: forgotten once the tailer sees it gone
 		}
-		if err := f.store.Stamp(s.Base, fi.Size(), fi.ModTime().UnixNano()); err != nil {
-			f.log.Error("stamp the lineage of a segment", zap.String("segment", s.Name), zap.Error(err))
-			continue
-		}
-		f.stamped[s.Base] = s.Covered
+		batch = append(batch, lineage.FileStamp{Base: s.Base, Size: fi.Size(), MtimeNs: fi.ModTime().UnixNano()})
+		covered = append(covered, s.Covered)
+	}
+	// One rewrite of the stamps for all of them (StampMany).
+	if err := f.store.StampMany(batch); err != nil {
+		f.log.Error("stamp the lineage of segments", zap.Int("segments", len(batch)), zap.Error(err))
+		return
+	}
+	for i, b := range batch {
+		f.stamped[b.Base] = covered[i]
 	}
 }
 

@@ -35,9 +35,8 @@ func (t *Tailer) scanOrReuse(s *segment) (plugins.Scan, error) {
 		return cur.last.sc, nil
 	}
 	cur.last.ok = false
-	t.loop.scanDue = false
 	from := cur.stable
-	sc, err := t.layout.Scan(s.path, s.start, from)
+	sc, err := t.scanLayout(s, from)
 	if err != nil {
 		return sc, err
 	}
@@ -81,4 +80,25 @@ func (t *Tailer) lastRecordSum(s *segment, sc plugins.Scan) (sum uint32, ok bool
 		return 0, false
 	}
 	return sum, true
+}
+
+// scanLayout runs the layout's Scan from from. A preallocated live segment
+// is scanned through the pinned mapping when the layout can
+// (plugins.MappedScanner): no open, fstat, read or close per poll. The
+// file at the path is scanned instead at each Rescan (scanDue: a file
+// renamed over the live one is then read, and its path stat'ed), when
+// the mapping faults (truncated: the next refresh fstats it) and for
+// append layouts, whose mapping may lag the file's growth.
+func (t *Tailer) scanLayout(s *segment, from int64) (plugins.Scan, error) {
+	ms, ok := t.layout.(plugins.MappedScanner)
+	if ok && t.info.Preallocated && !t.loop.scanDue && s.m != nil && from-s.start <= s.m.size() {
+		var sc plugins.Scan
+		var err error
+		if _, faulted := plugins.CatchFault(func() { sc, err = ms.ScanMapped(s.m.data, s.start, from) }); !faulted {
+			return sc, err
+		}
+		t.loop.lastFstat = t.loop.lastFstat.AddDate(-1, 0, 0) // fstat at the next refresh
+	}
+	t.loop.scanDue = false
+	return t.layout.Scan(s.path, s.start, from)
 }

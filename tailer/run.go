@@ -98,23 +98,29 @@ func (t *Tailer) Run(ctx context.Context) error {
 }
 
 // loopRun steps, then sleeps for the adaptive poll interval or until an
-// event, a hint or the rescan tick arrives.
+// event, a hint or the rescan deadline arrives. The rescan shares the poll's
+// timer (a deadline, not a ticker of its own), so an idle tailer wakes once
+// per PollMax, not once more per Rescan.
 func (t *Tailer) loopRun(ctx context.Context) {
 	poll := t.opts.PollMin
 	timer := time.NewTimer(0)
 	defer timer.Stop()
-	rescan := time.NewTicker(t.opts.Rescan)
-	defer rescan.Stop()
+	nextRescan := time.Now().Add(t.opts.Rescan)
 	bump := true
 	for {
-		active, due := t.step(time.Now())
+		now := time.Now()
+		if !now.Before(nextRescan) {
+			t.onRescan()
+			nextRescan = now.Add(t.opts.Rescan)
+		}
+		active, due := t.step(now)
 		switch {
 		case active || bump:
 			poll = t.opts.PollMin
 		default:
 			poll = min(2*poll, t.opts.PollMax)
 		}
-		wait := poll
+		wait := min(poll, time.Until(nextRescan))
 		if due > 0 && due < wait {
 			wait = due
 		}
@@ -127,8 +133,6 @@ func (t *Tailer) loopRun(ctx context.Context) {
 		case <-timer.C:
 		case <-t.wake:
 			bump = true
-		case <-rescan.C:
-			t.onRescan()
 		case ev, ok := <-evC:
 			bump = t.onEvent(ev, ok)
 			bump = t.drainEvents() || bump

@@ -56,7 +56,10 @@ type Layout struct {
 	skipCRC bool
 }
 
-var _ plugins.Layout = (*Layout)(nil)
+var (
+	_ plugins.Layout        = (*Layout)(nil)
+	_ plugins.MappedScanner = (*Layout)(nil)
+)
 
 // New validates opts and returns the layout. Invalid options yield an error
 // wrapping plugins.ErrBadConfig.

@@ -44,6 +44,24 @@ func (l *Layout) Scan(path string, start, from int64) (plugins.Scan, error) {
 	return plugins.Scan{End: r.end, Stable: r.last, Reason: r.why}, nil
 }
 
+// ScanMapped implements plugins.MappedScanner: the walk of Scan over the
+// caller's mapping of the segment, without a system call.
+func (l *Layout) ScanMapped(data []byte, start, from int64) (plugins.Scan, error) {
+	segEnd := start + l.segSize
+	if from < start || from > segEnd {
+		return plugins.Scan{}, fmt.Errorf("scan mapped segment at %d from %d: segment is [%d, %d]: %w", start, from, start, segEnd, plugins.ErrRange)
+	}
+	data = data[:min(int64(len(data)), l.segSize)]
+	r := walkResult{end: from, last: from, full: from == segEnd}
+	if from < start+int64(len(data)) {
+		r = l.walk(data, start, segEnd, from, segEnd)
+	}
+	if r.full {
+		return plugins.Scan{End: segEnd, Stable: segEnd, Full: true}, nil
+	}
+	return plugins.Scan{End: r.end, Stable: r.last, Reason: r.why}, nil
+}
+
 // IsBoundary implements plugins.Layout by walking the records from start
 // until the walk reaches or passes off.
 func (l *Layout) IsBoundary(path string, start, off int64) (bool, error) {

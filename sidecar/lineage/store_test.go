@@ -445,3 +445,30 @@ func TestLeftoverTmpRemoved(t *testing.T) {
 		t.Fatalf("tmp kept: %v", err)
 	}
 }
+
+// TestStampMany records several segments' stamps in one rewrite and
+// refuses a batch naming a segment without lineage before recording any.
+func TestStampMany(t *testing.T) {
+	dir := t.TempDir()
+	s := small(t, dir)
+	s.Segment(0, 64, "a")
+	s.Segment(64, 64, "b")
+	s.Append(0, 0, fill(20, 1))
+	if err := s.StampMany([]FileStamp{{Base: 0, Size: 10, MtimeNs: 11}, {Base: 99, Size: 1, MtimeNs: 1}}); !errors.Is(err, ErrUnknown) {
+		t.Fatalf("stamp unknown in a batch: %v", err)
+	}
+	if _, _, ok := s.Stamped(0); ok {
+		t.Fatal("a refused batch recorded a stamp")
+	}
+	if err := s.StampMany([]FileStamp{{Base: 0, Size: 10, MtimeNs: 11}, {Base: 64, Size: 20, MtimeNs: 21}}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s2 := small(t, dir)
+	defer s2.Close()
+	a, _ := s2.StampOf(0)
+	b, _ := s2.StampOf(64)
+	if a != (StampInfo{Size: 10, MtimeNs: 11, Covered: 20}) || b != (StampInfo{Size: 20, MtimeNs: 21, Covered: 64}) {
+		t.Fatalf("stamps read back %+v %+v", a, b)
+	}
+}
