@@ -87,6 +87,7 @@ func (s *Store) install(old, fresh *segment) error {
 	fresh.onDisk = len(fresh.crcs)
 	s.mu.Lock()
 	s.segs[fresh.base] = fresh
+	s.noteSegment(fresh.base, fresh.size, fresh.name)
 	s.mu.Unlock()
 	return nil
 }

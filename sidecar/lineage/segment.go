@@ -46,6 +46,9 @@ func (s *Store) Segment(base, size int64, name string) error {
 // clashes lists the loaded-only segments that the new one replaces, or
 // refuses one clashing with a confirmed segment; s.mu must be held.
 func (s *Store) clashes(base, size int64, name string) ([]*segment, error) {
+	if _, seen := s.names[name]; !seen && base >= s.hiEnd {
+		return nil, nil
+	}
 	var stale []*segment
 	for _, g := range s.segs {
 		overlap := base < g.base+g.size && g.base < base+size
@@ -59,6 +62,16 @@ func (s *Store) clashes(base, size int64, name string) ([]*segment, error) {
 		stale = append(stale, g)
 	}
 	return stale, nil
+}
+
+// noteSegment keeps hiEnd and names covering a registered segment; s.mu
+// must be held.
+func (s *Store) noteSegment(base, size int64, name string) {
+	if s.names == nil {
+		s.names = make(map[string]struct{})
+	}
+	s.names[name] = struct{}{}
+	s.hiEnd = max(s.hiEnd, base+size)
 }
 
 // drop moves a loaded segment's file aside and forgets it and its stamp;
@@ -86,11 +99,13 @@ func (s *Store) drop(g *segment, why error) error {
 func (s *Store) create(base, size int64, name string) error {
 	g := &segment{base: base, size: size, name: name, confirmed: true}
 	h := header{blockSize: s.bs, base: base, size: size}
-	if err := writeFileAtomic(g.path(s.dir), h.encode()); err != nil {
+	if err := writeFileRenamed(g.path(s.dir), h.encode()); err != nil {
 		return fmt.Errorf("lineage: create %s: %w", g.path(s.dir), err)
 	}
 	s.mu.Lock()
 	s.segs[base] = g
+	s.noteSegment(base, size, name)
+	s.dirDirty = true
 	s.mu.Unlock()
 	return nil
 }

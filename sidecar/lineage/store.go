@@ -62,6 +62,15 @@ type Store struct {
 	segs   map[int64]*segment
 	stamps map[int64]StampInfo
 	closed bool
+	// dirDirty: a .lin file was created since the last Sync, whose name
+	// the next Sync makes durable with one fsync of the directory.
+	dirDirty bool
+	// hiEnd bounds every registered segment's end from above and names
+	// holds every registered name (and perhaps forgotten ones): a new
+	// segment at or above hiEnd with a new name clashes with nothing, so
+	// registering segments in order costs O(1), not a scan of them all.
+	hiEnd int64
+	names map[string]struct{}
 	// stampMu serializes writes of stamps.json.
 	stampMu sync.Mutex
 }
@@ -154,10 +163,14 @@ func (s *Store) loadOne(name string) error {
 		s.log.Info("lineage: dropped a torn trailing record", zap.String("path", path), zap.Int("bytes", torn))
 	}
 	s.segs[h.base] = &segment{base: h.base, size: h.size, name: name, crcs: crcs, onDisk: len(crcs)}
+	s.noteSegment(h.base, h.size, name)
 	return nil
 }
 
 func (s *Store) overlapLoaded(base, size int64) error {
+	if base >= s.hiEnd {
+		return nil // files load in name order, which is base order for a layout's names
+	}
 	for _, g := range s.segs {
 		if base < g.base+g.size && g.base < base+size {
 			return fmt.Errorf("segment [%d, %d) overlaps %s's [%d, %d): %w", base, base+size, g.name, g.base, g.base+g.size, ErrCorrupt)

@@ -33,6 +33,8 @@ func (s *Store) Sync() error {
 			jobs = append(jobs, syncJob{g: g, from: g.onDisk, crcs: append([]uint32(nil), g.crcs[g.onDisk:]...), cut: g.needCut})
 		}
 	}
+	dirDirty := s.dirDirty
+	s.dirDirty = false
 	s.mu.Unlock()
 	var errs []error
 	for _, j := range jobs {
@@ -46,6 +48,16 @@ func (s *Store) Sync() error {
 		s.mu.Lock()
 		j.g.onDisk, j.g.needCut = j.from+len(j.crcs), false
 		s.mu.Unlock()
+	}
+	if dirDirty {
+		// The names of the .lin files created since the last Sync, after
+		// their headers and records (fdatasynced above).
+		if err := syncDir(s.dir); err != nil {
+			s.mu.Lock()
+			s.dirDirty = true
+			s.mu.Unlock()
+			errs = append(errs, fmt.Errorf("lineage: sync %s: %w", s.dir, err))
+		}
 	}
 	return errors.Join(errs...)
 }
