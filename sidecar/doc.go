@@ -82,7 +82,8 @@
 //     refusal stands, as without the flag.
 //   - The scrub (slave_scrub.go; ScrubRate > 0 with lineage): once a master
 //     accepted a session, the slave re-reads its complete blocks below its
-//     synced end at ScrubRate, pass after pass, and compares each with its
+//     synced end at ScrubRate, pass after pass (ScrubPause, 10 s, between
+//     two), and compares each with its
 //     lineage and, through DialDigests, the master's digests. Bytes that
 //     differ from the master's (or from its own lineage when the master
 //     gives none) are an ERROR naming the range and make the slave diverged

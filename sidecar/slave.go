@@ -96,6 +96,10 @@ type SlaveConfig struct {
 	// ScrubRate is the bytes per second the continuous scrub re-reads of
 	// the slave's own files (slave_scrub.go); 0 is off. Needs Lineage.
 	ScrubRate int64
+	// ScrubPause is the rest between two scrub passes (default 10s): a
+	// small replica is not re-read many times a second, a large one is
+	// read continuously at ScrubRate anyway.
+	ScrubPause time.Duration
 	// DialDigests, if set, opens a digest channel to the master
 	// (sidecar/digest); the scrub then also compares with the master's
 	// block digests. nil: the scrub compares with the slave's own lineage only.
@@ -115,6 +119,7 @@ func (c *SlaveConfig) defaults() {
 	def(&c.DialTimeout, 5*time.Second)
 	def(&c.SyncEvery, 100*time.Millisecond)
 	def(&c.StallAfter, 3*c.Heartbeat)
+	def(&c.ScrubPause, 10*time.Second)
 	if c.Name == "" {
 		c.Name, _ = os.Hostname() // none: the master names the slave by its address
 	}

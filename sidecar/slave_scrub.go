@@ -53,7 +53,7 @@ func (s *Slave) scrubLoop(ctx context.Context) {
 			s.log.Debug("scrub pass done", zap.Int64("bytes", n), zap.Duration("took", time.Since(start)),
 				zap.Int64("offset", s.scrub.verified.Load()))
 		}
-		sleepCtx(ctx, time.Second) // between passes: an idle slave does not spin
+		sleepCtx(ctx, s.cfg.ScrubPause) // between passes: an idle slave does not spin
 	}
 }
 
