@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"time"
+
+	"github.com/hasidecar/hasidecar/cmd/hasidecar/internal/spawn"
 )
 
 // tailing is a master process (no slave, the writer idle) tailing a
@@ -61,12 +63,19 @@ func (t *tailing) once(ctx context.Context, e *env) (map[string]sample, error) {
 // idleMaster is a master's CPU, in percent of a core, over a window after
 // it has published end and settled.
 func (t *tailing) idleMaster(ctx context.Context, e *env, dir string, end int64) (float64, error) {
-	p, err := startMaster(ctx, e.Exe, e.dir, dir, tailSegment)
+	maddr, err := spawn.FreePort()
+	if err != nil {
+		return 0, err
+	}
+	p, err := startMaster(ctx, e.Exe, e.dir, dir, tailSegment, "--metrics-listen", maddr)
 	if err != nil {
 		return 0, err
 	}
 	defer p.stop()
 	if err := p.waitScanned(ctx, end); err != nil {
+		return 0, err
+	}
+	if err := waitLineage(ctx, maddr, end); err != nil {
 		return 0, err
 	}
 	p.cl.Close() // the status connection must not wake the master in the window
