@@ -68,7 +68,7 @@ func mappedFile(t *testing.T, n int) []byte {
 // some point and must be resumed, and the reader must get each header
 // right before its body, byte for byte.
 func TestSplicerSendsFramesInOrder(t *testing.T) {
-	t.Setenv(NoSendfileEnv, "")
+	t.Setenv(ZeroCopyEnv, "1")
 	srv, cli := tcpPair(t)
 	if err := srv.SetWriteBuffer(16 << 10); err != nil {
 		t.Fatal(err)
@@ -114,7 +114,7 @@ func TestSplicerSendsFramesInOrder(t *testing.T) {
 }
 
 // TestSplicerOnlyOnPlainTCP checks the paths kept for TLS-like connections
-// and for NoSendfileEnv=1.
+// and without ZeroCopyEnv=1.
 func TestSplicerOnlyOnPlainTCP(t *testing.T) {
 	srv, _ := tcpPair(t)
 	a, b := net.Pipe() // not a socket the kernel can splice into
@@ -123,16 +123,16 @@ func TestSplicerOnlyOnPlainTCP(t *testing.T) {
 	if zc, err := newSplicer(a); zc != nil || err != nil {
 		t.Fatalf("newSplicer(net.Pipe) = %v, %v; want nil, nil", zc, err)
 	}
-	t.Setenv(NoSendfileEnv, "1")
+	t.Setenv(ZeroCopyEnv, "")
 	if zc, err := newSplicer(srv); zc != nil || err != nil {
-		t.Fatalf("newSplicer with %s=1 = %v, %v; want nil, nil", NoSendfileEnv, zc, err)
+		t.Fatalf("newSplicer without %s=1 = %v, %v; want nil, nil", ZeroCopyEnv, zc, err)
 	}
 }
 
 // TestSplicerWriteErrorWrapped checks that a peer gone mid-send is an
 // error wrapping the socket's, not a hang or a panic.
 func TestSplicerWriteErrorWrapped(t *testing.T) {
-	t.Setenv(NoSendfileEnv, "")
+	t.Setenv(ZeroCopyEnv, "1")
 	srv, cli := tcpPair(t)
 	cli.SetLinger(0)
 	cli.Close()

@@ -141,10 +141,10 @@ func deadTables(cf *configFile, roles []string) []error {
 }
 
 // unknownEnv reports HASIDECAR_* variables of the environment file that
-// name no flag of the role (HASIDECAR_CONFIG and HASIDECAR_NO_SENDFILE aside): a typo there is
+// name no flag of the role (HASIDECAR_CONFIG and HASIDECAR_ZEROCOPY aside): a typo there is
 // otherwise silently ignored.
 func unknownEnv(environ []string, envFile, role string, fs *flag.FlagSet) []error {
-	known := map[string]bool{envName(configFlagName): true, sidecar.NoSendfileEnv: true}
+	known := map[string]bool{envName(configFlagName): true, sidecar.ZeroCopyEnv: true}
 	fs.VisitAll(func(fl *flag.Flag) { known[envName(fl.Name)] = true })
 	var errs []error
 	for _, kv := range environ {
