@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -138,18 +137,7 @@ func (a *Applier) applyCut(off int64) error {
 }
 
 func makeCutDir(stateDir string, now time.Time) (string, error) {
-	base := filepath.Join(stateDir, CutPrefix+now.Format("20060102T150405.000000000Z"))
-	p := base
-	for i := 1; ; i++ {
-		err := os.Mkdir(p, 0o755)
-		if err == nil {
-			return p, nil
-		}
-		if !errors.Is(err, fs.ErrExist) || i > 100 {
-			return "", fmt.Errorf("create cut directory %s: %w", p, err)
-		}
-		p = fmt.Sprintf("%s.%d", base, i)
-	}
+	return makeFreshDir(filepath.Join(stateDir, CutPrefix+now.Format("20060102T150405.000000000Z")), "cut")
 }
 
 // copyRange copies n bytes at position at of src into a new file dst, and

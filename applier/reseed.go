@@ -115,7 +115,12 @@ func asideEntries(dir string) ([]string, error) {
 // makeAsideDir creates a fresh aside directory; a name already taken (two
 // calls in one nanosecond tick, or a clock that went back) gets a suffix.
 func makeAsideDir(stateDir, reason string, now time.Time) (string, error) {
-	base := filepath.Join(stateDir, AsidePrefix+now.UTC().Format("20060102T150405.000000000Z")+"-"+cleanReason(reason))
+	return makeFreshDir(filepath.Join(stateDir, AsidePrefix+now.UTC().Format("20060102T150405.000000000Z")+"-"+cleanReason(reason)), "aside")
+}
+
+// makeFreshDir creates base, or base.1, base.2, ... when it is taken; what
+// names the directory in an error ("aside", "cut").
+func makeFreshDir(base, what string) (string, error) {
 	p := base
 	for i := 1; ; i++ {
 		err := os.Mkdir(p, 0o755)
@@ -123,7 +128,7 @@ func makeAsideDir(stateDir, reason string, now time.Time) (string, error) {
 			return p, nil
 		}
 		if !errors.Is(err, fs.ErrExist) || i > 100 {
-			return "", fmt.Errorf("create aside directory %s: %w", p, err)
+			return "", fmt.Errorf("create %s directory %s: %w", what, p, err)
 		}
 		p = fmt.Sprintf("%s.%d", base, i)
 	}

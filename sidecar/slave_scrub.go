@@ -1,6 +1,7 @@
 package sidecar
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/hasidecar/hasidecar/sidecar/lineage"
+	"github.com/hasidecar/hasidecar/sidecar/pace"
 )
 
 // DigestSource is what the scrub asks of the master's digest channel
@@ -44,7 +46,7 @@ func (s *Slave) scrubLoop(ctx context.Context) {
 		return
 	case <-s.acceptedC:
 	}
-	p := &pacer{rate: s.cfg.ScrubRate, start: time.Now()}
+	p := pace.New(s.cfg.ScrubRate)
 	buf := make([]byte, min(scrubChunk, max(lineage.BlockSize, s.cfg.ScrubRate/lineage.BlockSize*lineage.BlockSize)))
 	for ctx.Err() == nil {
 		start := time.Now()
@@ -59,7 +61,7 @@ func (s *Slave) scrubLoop(ctx context.Context) {
 
 // scrubPass scrubs once from the first segment up to the synced end and
 // returns the bytes read.
-func (s *Slave) scrubPass(ctx context.Context, p *pacer, buf []byte) int64 {
+func (s *Slave) scrubPass(ctx context.Context, p *pace.Pacer, buf []byte) int64 {
 	dc := s.dialDigests(ctx)
 	if dc != nil {
 		defer dc.Close()
@@ -89,12 +91,12 @@ func (s *Slave) scrubPass(ctx context.Context, p *pacer, buf []byte) int64 {
 			ok, read, err := s.scrubRange(dc, seg, from, to, buf)
 			total += read
 			if err != nil {
-				firstErr, skipped = cmpOr(firstErr, err), skipped+to-from
+				firstErr, skipped = cmp.Or(firstErr, err), skipped+to-from
 			}
 			if clean = clean && ok; clean && read > 0 {
 				s.scrub.verified.Store(max(carry, to))
 			}
-			p.wait(ctx, max(read, 1))
+			p.Take(ctx, max(read, 1)) // ctx ending is seen by the loop
 			from = to
 		}
 	}
@@ -140,13 +142,6 @@ func (s *Slave) scrubRange(dc DigestSource, seg, from, to int64, buf []byte) (ok
 		}
 	}
 	return s.compareBlocks(seg, from, to, mine, own, theirs), to - from, nil
-}
-
-func cmpOr(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
 }
 
 // readAndHash reads [from, to) and returns its block CRCs and the
@@ -219,25 +214,4 @@ func (s *Slave) scrubMismatch(seg, lo, hi int64, vsMaster, compared bool) {
 		zap.String("segment", name), zap.Int64("offset", lo), zap.Int64("end", hi), zap.Int64("bytes", hi-lo), zap.String("reason", reason))
 	s.scrubbed.Store(&reason)
 	s.setState(SlaveDiverged, reason)
-}
-
-// pacer holds a loop to rate bytes per second on average; after a pause
-// longer than a second it does not burst to catch up.
-type pacer struct {
-	rate  int64
-	start time.Time
-	done  int64
-}
-
-func (p *pacer) wait(ctx context.Context, n int64) {
-	p.done += n
-	due := p.start.Add(time.Duration(float64(p.done) / float64(p.rate) * float64(time.Second)))
-	d := time.Until(due)
-	if d > 0 {
-		sleepCtx(ctx, d)
-		return
-	}
-	if d < -time.Second {
-		p.start, p.done = time.Now(), 0
-	}
 }

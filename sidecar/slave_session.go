@@ -315,9 +315,10 @@ func (s *Slave) apply(h haproto.Header, body [][]byte) error {
 	err := s.app.ApplyV(h.Offset, body) // checks the offset, heartbeats included
 	if err == nil && h.Size > 0 {
 		s.feed(h.Offset, body) // ApplyV leaves the pieces' bytes and headers as they were
+		before := s.app.Synced()
 		err = s.app.MaybeSync(time.Now())
-		if err == nil {
-			s.observeSynced() // nothing to do unless the sync moved
+		if err == nil && s.app.Synced() != before {
+			s.observeSynced()
 		}
 	}
 	s.mu.Unlock()

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/hasidecar/hasidecar/sidecar/haproto"
+	"github.com/hasidecar/hasidecar/sidecar/pace"
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -135,7 +136,7 @@ func (r *runner) compare(ctx context.Context, tasks []task) error {
 		for range ch {
 		}
 	}()
-	p := newPacer(r.opts.Rate)
+	p := pace.New(r.opts.Rate)
 	done, t0 := int64(0), time.Now()
 	for b := range ch {
 		if b.err != nil {
@@ -179,7 +180,7 @@ func (r *runner) prefetch(ctx context.Context, tasks []task, ch chan<- digestBat
 }
 
 // compareBatch compares each block of b with the master's CRC.
-func (r *runner) compareBatch(ctx context.Context, b digestBatch, p *pacer) error {
+func (r *runner) compareBatch(ctx context.Context, b digestBatch, p *pace.Pacer) error {
 	sums, err := r.sumBlocks(b.t.seg, b.from, b.to)
 	if err != nil {
 		return err
@@ -199,7 +200,7 @@ func (r *runner) compareBatch(ctx context.Context, b digestBatch, p *pacer) erro
 				r.rep.Differences[d].Repair = repairTooMany
 			}
 		}
-		if err := p.take(ctx, end-off); err != nil {
+		if err := p.Take(ctx, end-off); err != nil {
 			return err
 		}
 	}
