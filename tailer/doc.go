@@ -79,7 +79,8 @@
 // Polling the live segment is the source of truth; notifications only make
 // it faster. The loop polls the live tail adaptively (PollMin after
 // activity, doubling to PollMax when idle) and is woken early by fsnotify
-// (Create/Remove/Rename trigger a listing, Write a poll) and by Hint.
+// (Create/Remove/Rename trigger a listing at once, Write a poll no sooner
+// than PollMin after the last one) and by Hint, at once.
 //
 // A poll costs no system call when the mapping shows nothing new: the last
 // Layout.Scan is reused while the last record's bytes are identical and

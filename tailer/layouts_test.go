@@ -73,9 +73,10 @@ func TestRawAppendWriter(t *testing.T) {
 		t.Fatal(err)
 	}
 	opts := fastOpts
-	// No poll and no listing within the test: fsnotify Write events must do
-	// the waking, or End never follows.
-	opts.PollMin, opts.PollMax, opts.Rescan = time.Hour, time.Hour, time.Hour
+	// No idle poll and no listing within the test: once the loop has backed
+	// off after a step, fsnotify Write events must do the waking (taken at
+	// most once per PollMin), or End never follows.
+	opts.PollMin, opts.PollMax, opts.Rescan = time.Millisecond, time.Hour, time.Hour
 	tl := startTailer(t, dir, l, opts)
 	var want bytes.Buffer
 	for i := range 300 {

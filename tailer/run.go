@@ -124,20 +124,49 @@ func (t *Tailer) loopRun(ctx context.Context) {
 		if due > 0 && due < wait {
 			wait = due
 		}
-		timer.Reset(wait)
-		bump = false
+		var ok bool
+		if bump, ok = t.await(ctx, timer, now, now.Add(wait)); !ok {
+			return
+		}
+	}
+}
+
+// await sleeps until deadline, a hint, or an fsnotify event that matters,
+// and reports whether activity (not the timer) ended the sleep; ok is
+// false once ctx is done. A Write event alone does not end it sooner than
+// PollMin after the last step (at stepped): a write(2) appender raises an
+// event per write, and its steady stream then costs one step per PollMin,
+// as a mmap writer's does, instead of one per write. A hint, and an event
+// that needs a listing or an identity check, end it at once.
+func (t *Tailer) await(ctx context.Context, timer *time.Timer, stepped, deadline time.Time) (bump, ok bool) {
+	timer.Reset(time.Until(deadline))
+	for {
 		evC, errC := t.watchChans()
 		select {
 		case <-ctx.Done():
-			return
+			return false, false
 		case <-timer.C:
+			return bump, true
 		case <-t.wake:
+			return true, true
+		case ev, open := <-evC:
+			if !t.onEvent(ev, open) && !t.drainEvents() {
+				continue // foreign files never wake the tail
+			}
 			bump = true
-		case ev, ok := <-evC:
-			bump = t.onEvent(ev, ok)
-			bump = t.drainEvents() || bump
-		case err, ok := <-errC:
-			t.onWatchError(err, ok)
+			if t.loop.listNeeded || len(t.loop.idCheck) > 0 {
+				return true, true
+			}
+			if next := stepped.Add(t.opts.PollMin); next.Before(deadline) {
+				deadline = next
+				timer.Reset(time.Until(deadline))
+			}
+			if !time.Now().Before(deadline) {
+				return true, true
+			}
+		case err, open := <-errC:
+			t.onWatchError(err, open)
+			return bump, true
 		}
 	}
 }

@@ -57,7 +57,7 @@ func (c *masterCmd) flags(stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&c.cfg.MaxMetaConns, "max-meta-conns", 16, "refuse metadata connections beyond this many, counted apart from slaves (0: no limit)")
 	fs.IntVar(&c.cfg.MaxDigestConns, "max-digest-conns", 16, "refuse digest connections (verify --online, scrub) beyond this many, counted apart from slaves (0: no limit)")
 	fs.StringVar(&c.allowSlaves, "allow-slaves", "", "comma-separated IPs and CIDRs allowed to connect (empty: all)")
-	fs.DurationVar(&c.cfg.Tail.PollMin, "poll-min", time.Millisecond, "fastest poll of the live segment's tail")
+	fs.DurationVar(&c.cfg.Tail.PollMin, "poll-min", 5*time.Millisecond, "how often the live segment's tail is looked at while the writer is active and sends no hint; a hint (WAIT or WRITTEN on --ack-socket) looks at once, and fsnotify Write events are taken at most this often")
 	fs.DurationVar(&c.cfg.Tail.PollMax, "poll-max", 500*time.Millisecond, "slowest poll of the live segment's tail when idle: an idle master wakes this often, and a first record after a quiet period from a writer that neither hints (--ack-socket) nor raises fsnotify events is seen at most this late")
 	fs.DurationVar(&c.cfg.Tail.Settle, "settle", 20*time.Millisecond, "ship the last record once unchanged this long (without a writer hint)")
 	fs.DurationVar(&c.cfg.Tail.Rescan, "rescan", time.Second, "interval at which the live segment's path is stat'ed and rescanned; the directory is listed every interval without fsnotify, every 30 intervals with it")

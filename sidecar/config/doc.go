@@ -47,7 +47,7 @@
 //	max-meta-conns   16        >= 0 (0: no limit)
 //	max-digest-conns 16        >= 0 (0: no limit)
 //	allow-slaves     ""        "" lets everyone in; otherwise IPs/CIDRs, at least one (",,," is refused: fail closed)
-//	poll-min, poll-max  1ms, 500ms > 0, poll-max >= poll-min
+//	poll-min, poll-max  5ms, 500ms > 0, poll-max >= poll-min
 //	settle, rescan   20ms, 1s  > 0
 //	ack-socket       ""        off, or a Unix socket path
 //	ack-socket-mode  0660      octal permission bits
