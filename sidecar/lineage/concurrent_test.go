@@ -1,6 +1,7 @@
 package lineage
 
 import (
+	"errors"
 	"sync"
 	"testing"
 )
@@ -33,8 +34,13 @@ func TestConcurrentUse(t *testing.T) {
 			}
 			cov, _ := s.Covered(0)
 			if _, err := s.Blocks(0, 0, cov); err != nil {
-				t.Error(err)
-				return
+				// An Append between Covered and Blocks may complete the
+				// block cov cuts: the store keeps no prefix CRC of a
+				// complete block, so that is ErrRange, as documented.
+				if now, _ := s.Covered(0); !errors.Is(err, ErrRange) || now == cov {
+					t.Error(err)
+					return
+				}
 			}
 			s.Rollup(0, int(cov/16))
 			s.Segments()
