@@ -165,11 +165,15 @@ func (sc *serverConn) dispatch(req Request) {
 // wait answers a WAIT at once or parks it in the tracker; over a cap it
 // answers ERROR(CodeBusy).
 func (sc *serverConn) wait(req Request) {
-	sc.hint(req.Offset)
 	tr := sc.s.tr
 	w := &waiter{off: req.Offset, id: req.ID, owner: &sc.own,
 		deadline: tr.clock() + int64(sc.clamp(req.Timeout))}
 	r, how := tr.submit(w, sc.s.opts.MaxWaits, maxInflight)
+	if how != answered || r.Status != OK {
+		// An offset answered OK is acknowledged, so already published:
+		// a hint would only wake the tailer ahead of the answer's write.
+		sc.hint(req.Offset)
+	}
 	switch how {
 	case answered:
 		sc.observe(r.Status, w.start)

@@ -330,3 +330,29 @@ func TestBadClientsDoNotDisturbOthers(t *testing.T) {
 	}
 	ok()
 }
+
+// A WAIT for an acknowledged offset is answered without a hint (the bytes
+// are published already; the hint's wake-up of the tailer would only go
+// out ahead of the answer); a WAIT that parks hints its offset.
+func TestCommittedWaitDoesNotHint(t *testing.T) {
+	tr := newTracker(t, "any")
+	tr.AddSlave("s1", "10.0.0.1:1")
+	tr.Ack("s1", 100)
+	h := &hints{}
+	c := dial(t, startServer(t, tr, ack.ServerOptions{}, h))
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if r, err := c.Wait(ctx, 50); err != nil || r.Status != ack.OK {
+		t.Fatalf("WAIT 50: %v %v", r, err)
+	}
+	if got := h.max.Load(); got != 0 {
+		t.Fatalf("a committed WAIT hinted %d", got)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := c.Wait(ctx, 200); done <- err }()
+	poll(t, func() bool { return h.max.Load() == 200 })
+	tr.Ack("s1", 200)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
